@@ -1,0 +1,87 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Degenerate-aware eigh autodiff and a differentiable Sylvester solver.
+
+Importing this package changes nothing in JAX. ``install()`` does::
+
+  import jax_patch
+  jax_patch.install()          # or: with jax_patch.patched(): ...
+
+after which ``jnp.linalg.eigh``, ``jax.scipy.linalg.eigh`` and
+``jax.lax.linalg.eigh`` use the degenerate-aware JVP rule,
+``jax.lax.linalg.sylvester_solve(_p)`` exist, and ``jax.scipy.linalg`` has
+the new ``solve_sylvester`` and Hermitian matrix functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from jax_patch import monkeypatch as _monkeypatch
+from jax_patch._src.lax.linalg import EighGaugeCheck as EighGaugeCheck
+
+__version__ = "0.1.0"
+
+
+def install(*, gauge_check: EighGaugeCheck | str | None = None) -> None:
+  """Installs jax_patch's rules and functions into JAX.
+
+  Idempotent; clears JAX's caches so that functions traced before pick up
+  the new rules. Raises ``RuntimeError`` for an unsupported JAX version.
+
+  Args:
+    gauge_check: what reverse-mode ``eigh`` does when the loss depends on the
+      arbitrary basis of a degenerate eigenspace: ``"ignore"`` (default,
+      the gauge-fixed gradient), ``"nan"`` (NaN in the affected entries) or
+      ``"raise"`` (an error naming the eigenpairs). ``None`` keeps the
+      current setting.
+  """
+  _monkeypatch.install(gauge_check=gauge_check)
+
+
+def uninstall() -> None:
+  """Restores everything ``install()`` replaced. Idempotent."""
+  _monkeypatch.uninstall()
+
+
+def is_installed() -> bool:
+  """Whether ``install()`` is in effect."""
+  return _monkeypatch.is_installed()
+
+
+@contextlib.contextmanager
+def patched(*, gauge_check: EighGaugeCheck | str | None = None):
+  """Context manager: installed inside, restored to the previous state after.
+
+  The gauge-check mode is restored too.
+  """
+  from jax_patch._src.lax import linalg as _lax
+  was_installed = is_installed()
+  old_mode = _lax._eigh_gauge_check
+  install(gauge_check=gauge_check)
+  try:
+    yield
+  finally:
+    _lax.set_eigh_gauge_check(old_mode)
+    if not was_installed:
+      uninstall()
+    else:
+      _monkeypatch.install()
+
+
+def set_eigh_gauge_check(mode: EighGaugeCheck | str) -> EighGaugeCheck:
+  """Sets the eigh gauge check (see ``install``); returns the previous mode."""
+  from jax_patch._src.lax import linalg as _lax
+  return _lax.set_eigh_gauge_check(mode)

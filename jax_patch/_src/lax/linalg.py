@@ -1,0 +1,513 @@
+# Copyright 2026 The JAX Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+# This module mirrors jax/_src/lax/linalg.py. It holds only what the upstream
+# patch adds or replaces there; ci/make_patches.py merges it into that file.
+
+from __future__ import annotations
+
+import enum
+from functools import partial
+
+import numpy as np
+
+from jax._src import ad_util
+from jax._src import api
+from jax._src import core
+from jax._src import dispatch
+from jax._src import dtypes
+from jax._src.debugging import debug_callback
+from jax._src.interpreters import ad
+from jax._src.interpreters import batching
+from jax._src.interpreters import mlir
+from jax._src.lax import lax
+from jax._src.lax.linalg import (
+    _H, _T, _extract_diagonal, _triu, eigh_p, symmetrize)
+from jax._src.typing import Array, ArrayLike
+
+
+# Top-level functions in alphabetical order.
+
+def sylvester_solve(
+    a: ArrayLike,
+    b: ArrayLike,
+    c: ArrayLike,
+    *,
+    diagonal: bool = False,
+    transpose: bool = False,
+    rtol: float | None = None,
+    broadening: float | None = None,
+) -> Array:
+  r"""Solves a Sylvester equation whose coefficients are in Schur form.
+
+  Computes :math:`Y` such that
+
+  .. math::
+    \mathrm{op}(A) Y + Y \mathrm{op}(B) = C
+
+  where :math:`A` and :math:`B` are upper triangular, e.g. the triangular
+  factors of the complex Schur decompositions :math:`A_0 = Q_A A Q_A^H` and
+  :math:`B_0 = Q_B B Q_B^H` of the matrices of an equation
+  :math:`A_0 X + X B_0 = C_0`, whose solution is then
+  :math:`X = Q_A \, \mathrm{sylvester\_solve}(A, B, Q_A^H C_0 Q_B) \, Q_B^H`.
+  :math:`\mathrm{op}` is the identity, or the transpose if ``transpose`` is
+  ``True``. The factors are never refactored: the solve, its JVP and its
+  transpose all reuse them, so one Schur decomposition serves any number of
+  right-hand sides and derivatives.
+
+  The solve is the back-substitution of Bartels and Stewart, blocked
+  recursively so that most of its work is matrix multiplication (Jonsson and
+  Kågström's RECSY; LAPACK's ``trsyl3``). With ``diagonal=True`` the
+  coefficients are diagonal, given as vectors (e.g. eigenvalues from
+  :func:`eigh`), and the solve is elementwise:
+  :math:`Y_{ij} = C_{ij} / (a_i + b_j)`.
+
+  Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` with
+  :math:`|d_{ij}| \le \mathrm{rtol} \cdot (\max|A| + \max|B|)` (maxima over
+  the triangles of each matrix in the batch) is treated as exactly zero and
+  its component of :math:`Y` is set to zero instead of :math:`\pm\infty`: the
+  result is a generalized-inverse solution, and for ``diagonal=True`` exactly
+  the Moore–Penrose one. This is what makes the degenerate-aware
+  :func:`eigh` derivative possible. Alternatively, ``broadening`` replaces
+  every reciprocal pivot :math:`1/d` by the Lorentzian
+  :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth in the
+  coefficients; ``rtol`` is then unused.
+
+  Args:
+    a: A batch of upper triangular matrices with shape ``[..., m, m]``, or of
+      their diagonals with shape ``[..., m]`` if ``diagonal`` is ``True``.
+      Entries below the diagonal are ignored.
+    b: A batch of upper triangular matrices with shape ``[..., n, n]``, or of
+      their diagonals with shape ``[..., n]`` if ``diagonal`` is ``True``.
+      Entries below the diagonal are ignored.
+    c: The right-hand sides, with shape ``[..., m, n]``. ``a``, ``b`` and
+      ``c`` must have the same batch dimensions and the same floating-point
+      or complex dtype.
+    diagonal: If ``True``, ``a`` and ``b`` hold diagonals.
+    transpose: If ``True``, solves :math:`A^T Y + Y B^T = C` instead (not
+      conjugated: this is the linear transpose of the solve).
+    rtol: Relative tolerance below which a pivot counts as zero. Defaults to
+      :math:`\max(m, n)\,\varepsilon` for the dtype's machine epsilon
+      :math:`\varepsilon`, the size of the rounding error of a backward-stable
+      Schur or eigenvalue decomposition.
+    broadening: If given, a nonnegative Lorentzian broadening, in the units
+      of the square of the pivots, used instead of truncation.
+
+  Returns:
+    An array ``y`` with the shape and dtype of ``c``.
+  """
+  return sylvester_solve_p.bind(
+      lax.asarray(a), lax.asarray(b), lax.asarray(c), diagonal=diagonal,
+      transpose=transpose, rtol=rtol, broadening=broadening)
+
+
+# Symmetric/Hermitian eigendecomposition
+
+class EighGaugeCheck(enum.Enum):
+  """What reverse-mode :func:`eigh` does with a gauge-dependent cotangent.
+
+  ``IGNORE`` returns the gauge-fixed gradient (default); ``NAN`` puts NaN in
+  the affected entries; ``RAISE`` raises an error naming the eigenpairs.
+  """
+  IGNORE = "ignore"
+  NAN = "nan"
+  RAISE = "raise"
+
+_eigh_gauge_check = EighGaugeCheck.IGNORE
+
+def set_eigh_gauge_check(mode: EighGaugeCheck | str) -> EighGaugeCheck:
+  """Sets what reverse-mode :func:`eigh` does with gauge-dependent losses.
+
+  Returns the previous mode. The rule reads the mode when it is traced, so
+  this clears JAX's caches of traced and compiled functions.
+  """
+  global _eigh_gauge_check
+  old, _eigh_gauge_check = _eigh_gauge_check, EighGaugeCheck(mode)
+  if old is not _eigh_gauge_check:
+    api.clear_caches()
+  return old
+
+def _eigh_degeneracy_rtol(n: int, dtype) -> float:
+  # Pairs with |w_i - w_j| <= 2 n eps max|w| are degenerate: the pivots of
+  # the Sylvester equation below are w_j - w_i and its coefficients have
+  # max|a| + max|b| = 2 max|w|. A backward-stable eigensolver returns the
+  # eigenvalues of A + E with |E| <= p(n) eps |A|, p(n) a modest function of
+  # n, so computed copies of an exactly repeated eigenvalue differ by about
+  # eps |A| (a few eps in practice); n eps keeps a margin of n over that
+  # while staying far below any physical splitting one would resolve.
+  return n * float(np.finfo(dtypes.to_inexact_dtype(dtype)).eps)
+
+def _eigh_gauge_check_abstract_eval(w, y, **_):
+  return y
+
+def _eigh_gauge_check_jvp_rule(primals, tangents, **params):
+  w, y = primals
+  _, y_dot = tangents
+  out = _eigh_gauge_check_p.bind(w, y, **params)
+  if type(y_dot) is ad_util.Zero:
+    return out, y_dot
+  return out, _eigh_gauge_check_p.bind(w, y_dot, **params)
+
+def _eigh_gauge_violations(w, ct, rtol):
+  # Reverse mode sees ct = V^T V̄ = conj(V^H G), G the gradient of the loss
+  # with respect to V. The loss is invariant under V -> V exp(K), K
+  # skew-Hermitian within a degenerate cluster, iff V^H G is Hermitian there
+  # (Kasim, arXiv:2011.04366, eq. 2.13). On the diagonal this asks for a real
+  # V^H G: the phase gauge of complex eigenvectors (PyTorch checks the same
+  # in linalg_eig_backward). A violation above sqrt(eps) times the
+  # cotangent's scale means the loss depends on the arbitrary basis.
+  n = w.shape[-1]
+  degenerate = _eigh_degenerate_mask(w, rtol) | lax._eye(np.bool_, (n, n))
+  ct_scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
+  eps = float(np.finfo(w.dtype).eps)
+  skew = abs(ct - _H(ct))
+  return degenerate & (skew > np.sqrt(eps) * ct_scale[..., None, None])
+
+def _eigh_gauge_check_transpose_rule(ct, w, y, *, mode, rtol):
+  assert ad.is_undefined_primal(y) and not ad.is_undefined_primal(w)
+  if type(ct) is ad_util.Zero:
+    return [None, ct]
+  bad = _eigh_gauge_violations(w, ct, rtol)
+  if mode == EighGaugeCheck.NAN:
+    # Through sylvester_solve's transpose, 0 * NaN keeps these entries NaN.
+    ct = lax.select(bad, lax.full_like(ct, np.nan), ct)
+  elif mode == EighGaugeCheck.RAISE:
+    debug_callback(_raise_eigh_gauge_error, bad, w)
+  return [None, ct]
+
+def _raise_eigh_gauge_error(bad, w):
+  bad = np.asarray(bad)
+  if not bad.any():
+    return
+  pairs = sorted({(*map(int, i[:-2]), *sorted(map(int, i[-2:])))
+                  for i in np.argwhere(bad)})
+  w = np.asarray(w)
+  shown = "; ".join(
+      (f"batch index {p[:-2]}: " if len(p) > 2 else "")
+      + (f"eigenpair {p[-1]} (phase, eigenvalue {w[p[:-2]][p[-1]]:.6g})"
+         if p[-1] == p[-2] else
+         f"eigenpairs {p[-2]} and {p[-1]} (eigenvalues "
+         f"{w[p[:-2]][p[-2]]:.6g} and {w[p[:-2]][p[-1]]:.6g})")
+      for p in pairs[:10])
+  raise ValueError(
+      "eigh: the gradient of this loss depends on the arbitrary choice of "
+      "eigenvectors within a degenerate eigenspace, so it is undefined. "
+      "These eigenvectors' cotangent V^H dL/dV is not Hermitian: "
+      f"{shown}{' ...' if len(pairs) > 10 else ''}. A loss that depends on "
+      "eigenvectors only through the spaces spanned by whole degenerate "
+      "clusters (projectors, density matrices) has a well-defined gradient; "
+      "set the gauge check to 'ignore' to get the gauge-fixed gradient.")
+
+def _eigh_gauge_check_batching_rule(batched_args, batch_dims, **params):
+  w, y = batched_args
+  bw, by = batch_dims
+  size = w.shape[bw] if bw is not None else y.shape[by]
+  w = batching.bdim_at_front(w, bw, size)
+  y = batching.bdim_at_front(y, by, size)
+  return _eigh_gauge_check_p.bind(w, y, **params), 0
+
+# The identity on the eigenvector coefficients Y of dV = V Y, whose transpose
+# checks the cotangent for gauge dependence.
+_eigh_gauge_check_p = core.Primitive("eigh_gauge_check")
+_eigh_gauge_check_p.def_impl(lambda w, y, **_: y)
+_eigh_gauge_check_p.def_abstract_eval(_eigh_gauge_check_abstract_eval)
+ad.primitive_jvps[_eigh_gauge_check_p] = _eigh_gauge_check_jvp_rule
+ad.primitive_transposes[_eigh_gauge_check_p] = _eigh_gauge_check_transpose_rule
+batching.primitive_batchers[_eigh_gauge_check_p] = (
+    _eigh_gauge_check_batching_rule)
+mlir.register_lowering(_eigh_gauge_check_p, lambda ctx, w, y, **_: [y])
+
+
+def _eigh_degenerate_mask(w, rtol):
+  # Off-diagonal pairs (i, j) with |w_i - w_j| <= 2 rtol max|w|: the pairs
+  # sylvester_solve treats as singular in _eigh_jvp_rule.
+  n = w.shape[-1]
+  gap = abs(w[..., :, None] - w[..., None, :])
+  scale = lax.reduce_max(abs(w), axes=(w.ndim - 1,))[..., None, None]
+  return (gap <= 2 * rtol * scale) & ~lax._eye(np.bool_, (n, n))
+
+def _eigh_coupling_abstract_eval(a, v, w, y, **_):
+  return y
+
+def _eigh_coupling_impl(a, v, w, y, **_):
+  return lax.full_like(y, 0)
+
+def _eigh_coupling_tangent(a_dot, v, w, y, *, rtol, transpose):
+  dot = partial(lax.dot if v.ndim == 2 else lax.batch_matmul,
+                precision=lax.Precision.HIGHEST)
+  n_dot = dot(dot(_H(v), a_dot), v)
+  n_dot = lax.select(_eigh_degenerate_mask(w, rtol), n_dot,
+                     lax.full_like(n_dot, 0))
+  n_dot = _T(n_dot) if transpose else n_dot
+  return dot(n_dot, y) - dot(y, n_dot)
+
+def _eigh_coupling_jvp_rule(primals, tangents, **params):
+  a, v, w, y = primals
+  a_dot, _, _, y_dot = tangents
+  out = _eigh_coupling_p.bind(a, v, w, y, **params)
+  out_dot = [_eigh_coupling_p.bind(a, v, w, y_dot, **params)
+             if type(y_dot) is not ad_util.Zero else None,
+             _eigh_coupling_tangent(a_dot, v, w, y, **params)
+             if type(a_dot) is not ad_util.Zero else None]
+  out_dot = [t for t in out_dot if t is not None]
+  if not out_dot:  # Only tangents of v and w, which N does not depend on.
+    return out, lax.full_like(out, 0)
+  return out, out_dot[0] if len(out_dot) == 1 else out_dot[0] + out_dot[1]
+
+def _eigh_coupling_transpose_rule(ct, a, v, w, y, *, rtol, transpose):
+  assert ad.is_undefined_primal(y)
+  if type(ct) is ad_util.Zero:
+    return [None, None, None, ct]
+  return [None, None, None, _eigh_coupling_p.bind(
+      a, v, w, ct, rtol=rtol, transpose=not transpose)]
+
+def _eigh_coupling_batching_rule(batched_args, batch_dims, **params):
+  size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
+              if d is not None)
+  args = (batching.bdim_at_front(x, d, size)
+          for x, d in zip(batched_args, batch_dims))
+  return _eigh_coupling_p.bind(*args, **params), 0
+
+# Degenerate perturbation theory, to second order. Within a degenerate
+# cluster D the eigenvalue tangent is the whole block K_DD = V_D^H Ȧ V_D, not
+# just its diagonal: Y solves M Y - Y M = -K with M the cluster-block-diagonal
+# part of V^H A V, which is Λ at the primal point but whose tangent has the
+# off-diagonal part N' = K_DD - diag(K_DD). Expanding to first order in
+# N = M - Λ, Y = S⁺(K + N Y - Y N). N vanishes at the primal point, so this
+# primitive's value N Y - Y N is zero and it costs nothing to first order;
+# its tangent N' Y - Y N' makes second derivatives of losses that depend on
+# whole degenerate eigenspaces (projectors) exact under perturbations that
+# split a cluster. It is linear in y; its transpose is the same map with N
+# transposed.
+_eigh_coupling_p = core.Primitive("eigh_degenerate_coupling")
+_eigh_coupling_p.def_impl(_eigh_coupling_impl)
+_eigh_coupling_p.def_abstract_eval(_eigh_coupling_abstract_eval)
+ad.primitive_jvps[_eigh_coupling_p] = _eigh_coupling_jvp_rule
+ad.primitive_transposes[_eigh_coupling_p] = _eigh_coupling_transpose_rule
+batching.primitive_batchers[_eigh_coupling_p] = _eigh_coupling_batching_rule
+mlir.register_lowering(_eigh_coupling_p, mlir.lower_fun(
+    _eigh_coupling_impl, multiple_results=False))
+
+
+def _eigh_jvp_rule(
+    primals, tangents, *, lower, sort_eigenvalues, subset_by_index, algorithm
+):
+  (a,) = primals
+  n = a.shape[-1]
+  if not (subset_by_index is None or subset_by_index == (0, n)):
+    raise NotImplementedError(
+        "Derivatives not defined for partial eigen decomposition."
+    )
+  # With A = V Λ V^H and K = V^H Ȧ V, first-order perturbation theory gives
+  #   Λ̇ = Re diag(K),  V̇ = V Y,  Λ Y - Y Λ = -K off the diagonal,
+  # i.e. Y_ij = K_ij / (λ_j - λ_i), see
+  # https://people.maths.ox.ac.uk/gilesm/files/NA-08-01.pdf.
+  # Y solves a diagonal Sylvester equation whose pivots λ_j - λ_i vanish on
+  # the diagonal and on degenerate pairs. sylvester_solve gives those
+  # components zero (the pseudo-inverse), which is the derivative of
+  # V_D V_D^H (the projector onto each degenerate eigenspace D) and of any
+  # loss that depends on the eigenvectors only through such projectors, and
+  # the exact derivative for perturbations that do not split a degenerate
+  # cluster (Kasim, arXiv:2011.04366, eqs. 2.8 and 2.13-2.15). Pairs closer
+  # than the tolerance of _eigh_degeneracy_rtol count as degenerate, so that
+  # eigenvalues that are equal up to rounding do not produce huge, wrong
+  # tangents. The rule is linear in Ȧ; reverse mode transposes it through
+  # sylvester_solve_p's transpose rule.
+  a_dot, = tangents
+
+  v, w_real = eigh_p.bind(
+      symmetrize(a),
+      lower=lower,
+      sort_eigenvalues=sort_eigenvalues,
+      subset_by_index=subset_by_index,
+      algorithm=algorithm,
+  )
+
+  # eigh impl doesn't support batch dims, but future-proof the grad.
+  dot = partial(lax.dot if a.ndim == 2 else lax.batch_matmul,
+                precision=lax.Precision.HIGHEST)
+  vdag_adot_v = dot(dot(_H(v), a_dot), v)
+  # for complex numbers we need eigenvalues to be full dtype of v, a:
+  w = w_real.astype(a.dtype)
+  rtol = _eigh_degeneracy_rtol(n, a.dtype)
+  solve = partial(sylvester_solve, -w, w, diagonal=True, rtol=rtol)
+  y = solve(vdag_adot_v)
+  y = y + solve(_eigh_coupling_p.bind(a, v, w_real, y, rtol=rtol,
+                                      transpose=False))
+  if _eigh_gauge_check is not EighGaugeCheck.IGNORE:
+    y = _eigh_gauge_check_p.bind(w_real, y, mode=_eigh_gauge_check, rtol=rtol)
+  dv = dot(v, y)
+  dw = _extract_diagonal(vdag_adot_v.real)
+  return (v, w_real), (dv, dw)
+
+
+# Sylvester solve
+
+def _sylvester_solve_abstract_eval(a, b, c, *, diagonal, **_):
+  rank = 1 if diagonal else 2
+  for name, x in (("a", a), ("b", b)):
+    if x.ndim < rank or (not diagonal and x.shape[-1] != x.shape[-2]):
+      raise ValueError(
+          f"sylvester_solve: argument {name} must have shape "
+          f"{'[..., k]' if diagonal else '[..., k, k]'} "
+          f"(diagonal={diagonal}), got shape {x.shape}.")
+  if c.ndim < 2:
+    raise ValueError(
+        "sylvester_solve: argument c must have shape [..., m, n], got shape "
+        f"{c.shape}.")
+  m, n = a.shape[-1], b.shape[-1]
+  if c.shape[-2:] != (m, n):
+    raise ValueError(
+        "sylvester_solve: argument c must have shape [..., m, n] = "
+        f"[..., {m}, {n}] to match a with shape {a.shape} and b with shape "
+        f"{b.shape}, got shape {c.shape}.")
+  batch = c.shape[:-2]
+  if a.shape[:a.ndim - rank] != batch or b.shape[:b.ndim - rank] != batch:
+    raise ValueError(
+        "sylvester_solve: arguments must have equal batch dimensions, got "
+        f"a with shape {a.shape}, b with shape {b.shape} and c with shape "
+        f"{c.shape}.")
+  for name, x in (("a", a), ("b", b), ("c", c)):
+    if not dtypes.issubdtype(x.dtype, np.inexact) or x.dtype != c.dtype:
+      raise TypeError(
+          "sylvester_solve: arguments must have the same floating-point or "
+          f"complex dtype, got a: {a.dtype}, b: {b.dtype} and c: {c.dtype} "
+          f"(argument {name}).")
+  return c.update(shape=c.shape, dtype=c.dtype, weak_type=False)
+
+def _sylvester_diagonals(a, b, diagonal):
+  if diagonal:
+    return a, b
+  return _extract_diagonal(a), _extract_diagonal(b)
+
+def _sylvester_inverse_pivots(a, b, *, diagonal, transpose, rtol, broadening):
+  # The reciprocals of the pivots d_ij = a_ii + b_jj, with zero for singular
+  # pairs: |d_ij| <= rtol (max|A| + max|B|), where the maxima run over the
+  # referenced triangles so that the tolerance scales with the coefficients.
+  del transpose  # The pivots of op(A) Y + Y op(B) do not depend on op.
+  da, db = _sylvester_diagonals(a, b, diagonal)
+  d = da[..., :, None] + db[..., None, :]
+  if broadening is not None:
+    # Lorentzian broadening: 1/d -> conj(d) / (|d|^2 + broadening).
+    d2 = (d * d.conj()).real
+    return d.conj() / (d2 + broadening).astype(d.dtype)
+  m, n = da.shape[-1], db.shape[-1]
+  if rtol is None:
+    rtol = max(m, n) * float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
+  if diagonal:
+    scale_a, scale_b = abs(a), abs(b)
+  else:
+    scale_a, scale_b = abs(_triu(a)), abs(_triu(b))
+  red = lambda x: lax.reduce_max(x, axes=tuple(range(d.ndim - 2, x.ndim)))
+  tol = rtol * (red(scale_a) + red(scale_b))
+  singular = abs(d) <= tol[..., None, None]
+  one = lax.full_like(d, 1)
+  return lax.select(singular, lax.full_like(d, 0),
+                    one / lax.select(singular, one, d))
+
+def _sylvester_solve_impl(a, b, c, *, diagonal, transpose, rtol, broadening):
+  inv = _sylvester_inverse_pivots(a, b, diagonal=diagonal, transpose=transpose,
+                                  rtol=rtol, broadening=broadening)
+  if diagonal:
+    # A product, not a quotient: a singular component is 0 * c, so NaN in
+    # c stays visible.
+    return c * inv
+  from jax_patch._src.lax.sylvester_triangular import (  # TODO fold in
+      _sylvester_triangular_solve)
+  if transpose:
+    # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
+    return _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
+  return _sylvester_triangular_solve(a, b, c, inv)
+
+def _sylvester_apply_tangent(a_dot, b_dot, y, *, diagonal, transpose):
+  # Returns op(Ȧ) Y + Y op(Ḃ), the tangent of the Sylvester operator applied
+  # to Y, reading only the referenced triangles of Ȧ and Ḃ.
+  dot = partial(lax.dot if y.ndim == 2 else lax.batch_matmul,
+                precision=lax.Precision.HIGHEST)
+  out = []
+  if type(a_dot) is not ad_util.Zero:
+    if diagonal:
+      out.append(a_dot[..., :, None] * y)
+    else:
+      a_dot = _triu(a_dot)
+      out.append(dot(_T(a_dot) if transpose else a_dot, y))
+  if type(b_dot) is not ad_util.Zero:
+    if diagonal:
+      out.append(y * b_dot[..., None, :])
+    else:
+      b_dot = _triu(b_dot)
+      out.append(dot(y, _T(b_dot) if transpose else b_dot))
+  return out[0] if len(out) == 1 else out[0] + out[1]
+
+def _sylvester_solve_jvp_rule(primals, tangents, **params):
+  # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
+  # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
+  # constant and Y vanishes on it, so this is exact. With broadening the
+  # pivot reciprocal is g(d) = conj(d) / (|d|^2 + β), i.e. S's diagonal is
+  # replaced by h(d) = d + β / conj(d), whose tangent adds
+  # -β conj(ḋ) / conj(d)^2 to that of d; hence the extra term below.
+  a, b, c = primals
+  a_dot, b_dot, c_dot = tangents
+  y = sylvester_solve_p.bind(a, b, c, **params)
+  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
+    rhs = c_dot
+  else:
+    diagonal, transpose = params["diagonal"], params["transpose"]
+    rhs = ad.add_tangents(c_dot, -_sylvester_apply_tangent(
+        a_dot, b_dot, y, diagonal=diagonal, transpose=transpose))
+    broadening = params["broadening"]
+    if broadening is not None:
+      da, db = _sylvester_diagonals(a, b, diagonal)
+      da_dot, db_dot = (
+          lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
+          (x_dot if diagonal else _extract_diagonal(x_dot))
+          for x, x_dot in ((da, a_dot), (db, b_dot)))
+      d = (da[..., :, None] + db[..., None, :]).conj()
+      d_dot = (da_dot[..., :, None] + db_dot[..., None, :]).conj()
+      zero = d == 0
+      d = lax.select(zero, lax.full_like(d, 1), d)
+      rhs = rhs + lax.select(zero, lax.full_like(y, 0),
+                             broadening * d_dot / (d * d) * y)
+  if type(rhs) is ad_util.Zero:
+    return y, rhs
+  return y, sylvester_solve_p.bind(a, b, rhs, **params)
+
+def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
+  # The solve is linear in c. Its transpose solves the transposed equation
+  # op(A)^T Z + Z op(B)^T = ct with the same pivots (and the same zeroed
+  # singular components), analogous to triangular_solve's transpose rule.
+  assert not ad.is_undefined_primal(a) and not ad.is_undefined_primal(b)
+  assert ad.is_undefined_primal(c)
+  if type(ct) is ad_util.Zero:
+    return [None, None, ad_util.Zero(c.aval)]
+  return [None, None,
+          sylvester_solve_p.bind(a, b, ct, transpose=not transpose, **params)]
+
+def _sylvester_solve_batching_rule(batched_args, batch_dims, **params):
+  size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
+              if d is not None)
+  a, b, c = (batching.bdim_at_front(x, d, size)
+             for x, d in zip(batched_args, batch_dims))
+  return sylvester_solve_p.bind(a, b, c, **params), 0
+
+# The rank of a and b depends on the `diagonal` parameter, so this primitive
+# has its own abstract evaluation rule instead of linalg_primitive's.
+sylvester_solve_p = core.Primitive("sylvester_solve")
+sylvester_solve_p.def_impl(partial(dispatch.apply_primitive, sylvester_solve_p))
+sylvester_solve_p.def_abstract_eval(_sylvester_solve_abstract_eval)
+ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
+ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule
+batching.primitive_batchers[sylvester_solve_p] = _sylvester_solve_batching_rule
+mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
+    _sylvester_solve_impl, multiple_results=False))

@@ -1,0 +1,23 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+# Note: import <name> as <name> is required for names to be exported.
+# See PEP 484 & https://github.com/jax-ml/jax/issues/7570
+
+from jax_patch._src.lax.linalg import (
+  sylvester_solve as sylvester_solve,
+  sylvester_solve_p as sylvester_solve_p,
+)
+
+__all__ = ["sylvester_solve", "sylvester_solve_p"]

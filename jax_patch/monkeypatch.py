@@ -1,0 +1,93 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""What install() swaps into JAX, and how uninstall() restores it.
+
+Every replaced attribute and registry entry is saved before it is replaced
+and put back exactly; attributes JAX did not have are deleted again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from jax_patch._src import compat
+
+_MISSING = object()
+_lock = threading.Lock()
+_saved: list[tuple[object, str, object]] | None = None  # (target, name, old)
+
+
+def _targets():
+  """(module, attribute, new value) for everything install() sets."""
+  from jax_patch._src.lax import linalg as ours_lax
+  from jax_patch.lax import linalg as public_lax
+  from jax_patch.scipy import linalg as public_scipy
+  jax_src_lax = importlib.import_module("jax._src.lax.linalg")
+  jax_lax = importlib.import_module("jax.lax.linalg")
+  jax_src_scipy = importlib.import_module("jax._src.scipy.linalg")
+  jax_scipy = importlib.import_module("jax.scipy.linalg")
+  out = [(jax_src_lax, "_eigh_jvp_rule", ours_lax._eigh_jvp_rule)]
+  for mod in (jax_src_lax, jax_lax):
+    for name in public_lax.__all__:
+      out.append((mod, name, getattr(public_lax, name)))
+  for mod in (jax_src_scipy, jax_scipy):
+    for name in public_scipy.__all__:
+      out.append((mod, name, getattr(public_scipy, name)))
+  return out
+
+
+def install(gauge_check=None) -> None:
+  global _saved
+  compat.check_supported()
+  from jax_patch._src.lax import linalg as ours_lax
+  with _lock:
+    if gauge_check is not None:
+      ours_lax.set_eigh_gauge_check(gauge_check)
+    if _saved is not None:
+      compat.clear_caches()
+      return
+    saved = []
+    registry, eigh_p = compat.eigh_jvp_registry()
+    saved.append((registry, eigh_p, registry.get(eigh_p, _MISSING)))
+    registry[eigh_p] = ours_lax._eigh_jvp_rule
+    for mod, name, value in _targets():
+      saved.append((mod, name, getattr(mod, name, _MISSING)))
+      setattr(mod, name, value)
+    _saved = saved
+    compat.clear_caches()
+
+
+def uninstall() -> None:
+  global _saved
+  with _lock:
+    if _saved is None:
+      return
+    for target, key, old in reversed(_saved):
+      if isinstance(target, dict):
+        if old is _MISSING:
+          target.pop(key, None)
+        else:
+          target[key] = old
+      elif old is _MISSING:
+        delattr(target, key)
+      else:
+        setattr(target, key, old)
+    _saved = None
+    compat.clear_caches()
+
+
+def is_installed() -> bool:
+  return _saved is not None
