@@ -30,6 +30,12 @@ _lock = threading.Lock()
 _saved: list[tuple[object, str, object]] | None = None  # (target, name, old)
 
 
+def _public_names(module) -> list[str]:
+  """The names a re-export module exports (its ``name as name`` imports)."""
+  return sorted(n for n, v in vars(module).items()
+                if not n.startswith("_") and not isinstance(v, type(module)))
+
+
 def _targets():
   """(module, attribute, new value) for everything install() sets."""
   from jax_patch._src.lax import linalg as ours_lax
@@ -41,11 +47,15 @@ def _targets():
   jax_scipy = importlib.import_module("jax.scipy.linalg")
   out = [(jax_src_lax, "_eigh_jvp_rule", ours_lax._eigh_jvp_rule)]
   for mod in (jax_src_lax, jax_lax):
-    for name in public_lax.__all__:
+    for name in _public_names(public_lax):
       out.append((mod, name, getattr(public_lax, name)))
   for mod in (jax_src_scipy, jax_scipy):
-    for name in public_scipy.__all__:
+    for name in _public_names(public_scipy):
       out.append((mod, name, getattr(public_scipy, name)))
+    from jax_patch._src.scipy import _sylvester  # TODO: fold into linalg
+    for name in ("SylvesterFactors", "solve_sylvester", "sylvester_factor",
+                 "sylvester_solve"):
+      out.append((mod, name, getattr(_sylvester, name)))
   return out
 
 

@@ -33,7 +33,7 @@ from jax._src.interpreters import batching
 from jax._src.interpreters import mlir
 from jax._src.lax import lax
 from jax._src.lax.linalg import (
-    _H, _T, _extract_diagonal, _triu, eigh_p, symmetrize)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu, eigh_p, symmetrize)
 from jax._src.typing import Array, ArrayLike
 
 
@@ -168,7 +168,8 @@ def _eigh_gauge_violations(w, ct, rtol):
   # in linalg_eig_backward). A violation above sqrt(eps) times the
   # cotangent's scale means the loss depends on the arbitrary basis.
   n = w.shape[-1]
-  degenerate = _eigh_degenerate_mask(w, rtol) | lax._eye(np.bool_, (n, n))
+  degenerate = _eigh_degenerate_mask(w, rtol) | _broadcast_to(
+      lax._eye(np.bool_, (n, n)), ct.shape)
   ct_scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
   eps = float(np.finfo(w.dtype).eps)
   skew = abs(ct - _H(ct))
@@ -235,7 +236,8 @@ def _eigh_degenerate_mask(w, rtol):
   n = w.shape[-1]
   gap = abs(w[..., :, None] - w[..., None, :])
   scale = lax.reduce_max(abs(w), axes=(w.ndim - 1,))[..., None, None]
-  return (gap <= 2 * rtol * scale) & ~lax._eye(np.bool_, (n, n))
+  off_diagonal = _broadcast_to(~lax._eye(np.bool_, (n, n)), gap.shape)
+  return (gap <= 2 * rtol * scale) & off_diagonal
 
 def _eigh_coupling_abstract_eval(a, v, w, y, **_):
   return y
