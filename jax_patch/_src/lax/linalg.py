@@ -432,58 +432,73 @@ def _sylvester_solve_impl(a, b, c, *, diagonal, transpose, rtol, broadening):
     return _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
   return _sylvester_triangular_solve(a, b, c, inv)
 
-def _sylvester_apply_tangent(a_dot, b_dot, y, *, diagonal, transpose):
-  # Returns op(Ȧ) Y + Y op(Ḃ), the tangent of the Sylvester operator applied
-  # to Y, reading only the referenced triangles of Ȧ and Ḃ.
+def _sylvester_apply(a, b, y, *, diagonal, transpose):
+  # op(A) Y + Y op(B), reading only the referenced triangles of A and B.
+  # Either coefficient may be a symbolic zero (a tangent); not both.
   dot = partial(lax.dot if y.ndim == 2 else lax.batch_matmul,
                 precision=lax.Precision.HIGHEST)
   out = []
-  if type(a_dot) is not ad_util.Zero:
+  if type(a) is not ad_util.Zero:
     if diagonal:
-      out.append(a_dot[..., :, None] * y)
+      out.append(a[..., :, None] * y)
     else:
-      a_dot = _triu(a_dot)
-      out.append(dot(_T(a_dot) if transpose else a_dot, y))
-  if type(b_dot) is not ad_util.Zero:
+      out.append(dot(_T(_triu(a)) if transpose else _triu(a), y))
+  if type(b) is not ad_util.Zero:
     if diagonal:
-      out.append(y * b_dot[..., None, :])
+      out.append(y * b[..., None, :])
     else:
-      b_dot = _triu(b_dot)
-      out.append(dot(y, _T(b_dot) if transpose else b_dot))
+      out.append(dot(y, _T(_triu(b)) if transpose else _triu(b)))
   return out[0] if len(out) == 1 else out[0] + out[1]
+
+def _sylvester_pivot_tangent(a_dot, b_dot, y, diagonal):
+  # ḋ_ij = ȧ_ii + ḃ_jj, the tangent of the pivots.
+  da_dot, db_dot = (
+      lax.full_like(y[..., :, 0] if i == 0 else y[..., 0, :], 0)
+      if type(x) is ad_util.Zero else
+      (x if diagonal else _extract_diagonal(x))
+      for i, x in enumerate((a_dot, b_dot)))
+  return da_dot[..., :, None] + db_dot[..., None, :]
 
 def _sylvester_solve_jvp_rule(primals, tangents, **params):
   # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
   # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
-  # constant and Y vanishes on it, so this is exact. With broadening the
-  # pivot reciprocal is g(d) = conj(d) / (|d|^2 + β), i.e. S's diagonal is
-  # replaced by h(d) = d + β / conj(d), whose tangent adds
-  # -β conj(ḋ) / conj(d)^2 to that of d; hence the extra term below.
+  # constant and Y vanishes on it, so this is exact.
+  #
+  # With broadening, the substitution is y_k = g(d_k) r_k with
+  # r = C - S_off(Y), S_off the strictly triangular part of S, and
+  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
+  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
+  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
+  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
   a, b, c = primals
   a_dot, b_dot, c_dot = tangents
+  diagonal, transpose = params["diagonal"], params["transpose"]
+  broadening = params["broadening"]
+  apply = partial(_sylvester_apply, diagonal=diagonal, transpose=transpose)
   y = sylvester_solve_p.bind(a, b, c, **params)
   if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
-    rhs = c_dot
+    rhs, z = c_dot, None
+  elif broadening is None:
+    rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
   else:
-    diagonal, transpose = params["diagonal"], params["transpose"]
-    rhs = ad.add_tangents(c_dot, -_sylvester_apply_tangent(
-        a_dot, b_dot, y, diagonal=diagonal, transpose=transpose))
-    broadening = params["broadening"]
-    if broadening is not None:
-      da, db = _sylvester_diagonals(a, b, diagonal)
-      da_dot, db_dot = (
-          lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
-          (x_dot if diagonal else _extract_diagonal(x_dot))
-          for x, x_dot in ((da, a_dot), (db, b_dot)))
-      d = (da[..., :, None] + db[..., None, :]).conj()
-      d_dot = (da_dot[..., :, None] + db_dot[..., None, :]).conj()
-      zero = d == 0
-      d = lax.select(zero, lax.full_like(d, 1), d)
-      rhs = rhs + lax.select(zero, lax.full_like(y, 0),
-                             broadening * d_dot / (d * d) * y)
+    da, db = _sylvester_diagonals(a, b, diagonal)
+    d = da[..., :, None] + db[..., None, :]
+    d_dot = _sylvester_pivot_tangent(a_dot, b_dot, y, diagonal)
+    g = _sylvester_inverse_pivots(a, b, **params)
+    d2 = (d * d.conj()).real.astype(d.dtype)
+    g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
+        (d2 + broadening) * (d2 + broadening))
+    if diagonal:  # S_off = 0 and r = C.
+      return y, ad.add_tangents(
+          g_dot * c, c_dot if type(c_dot) is ad_util.Zero else
+          sylvester_solve_p.bind(a, b, c_dot, **params))
+    z = g_dot * (c - apply(a, b, y) + d * y)
+    rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
+    rhs = rhs - (apply(a, b, z) - d * z)
   if type(rhs) is ad_util.Zero:
     return y, rhs
-  return y, sylvester_solve_p.bind(a, b, rhs, **params)
+  y_dot = sylvester_solve_p.bind(a, b, rhs, **params)
+  return y, y_dot if z is None else z + y_dot
 
 def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
   # The solve is linear in c. Its transpose solves the transposed equation

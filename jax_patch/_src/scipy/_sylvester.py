@@ -157,7 +157,7 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
   # equation A^T X + X B^T = C is T_A^T Y + Y T_B^T = Z_A^T C Z_B^{-T} with
   # X = Z_A^{-T} Y Z_B^T (for unitary Z, Z^{-1} = Z^H and Z^{-T} = conj(Z)).
   t_a, z_a, t_b, z_b, z_a_inv, z_b_inv = factors.arrays
-  dtype = dtypes.result_type(t_a, z_a, c)
+  dtype = np.result_type(t_a.dtype, z_a.dtype, c.dtype)
   z_a, z_b, c = z_a.astype(dtype), z_b.astype(dtype), c.astype(dtype)
   if z_a_inv is None:
     z_a_inv, z_b_inv = _mt(z_a).conj(), _mt(z_b).conj()
@@ -177,7 +177,7 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
 
 
 def _sylvester_result_dtype(factors: SylvesterFactors, c: Array):
-  return dtypes.result_type(factors.dtype, c.dtype)
+  return np.result_type(factors.dtype, c.dtype)
 
 
 def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,

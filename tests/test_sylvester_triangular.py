@@ -1,0 +1,181 @@
+# Copyright 2026 The JAX Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of the triangular Sylvester kernel and the real-to-complex Schur."""
+
+import jax
+import numpy as np
+import pytest
+import scipy.linalg
+
+from jax_patch._src.lax import sylvester_triangular as st
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+
+
+@pytest.fixture(autouse=True)
+def _x64():
+  with jax.enable_x64(True):
+    yield
+
+
+def _rand(rng, shape, dtype):
+  x = rng.standard_normal(shape)
+  if np.issubdtype(dtype, np.complexfloating):
+    x = x + 1j * rng.standard_normal(shape)
+  return x
+
+
+def _triangular(rng, batch, n, dtype):
+  # Unit-scale upper triangle plus a diagonal with real part in [1, 2], so
+  # |a_ii + b_jj| >= 2 and the Sylvester operator is well conditioned. The
+  # strict lower triangle is large garbage that the kernel must ignore.
+  x = np.triu(_rand(rng, (*batch, n, n), dtype), 1) / np.sqrt(n)
+  d = rng.uniform(1, 2, (*batch, n))
+  if np.issubdtype(dtype, np.complexfloating):
+    d = d + 1j * rng.uniform(-1, 1, (*batch, n))
+  x = x + d[..., :, None] * np.eye(n)
+  garbage = 100 * np.tril(_rand(rng, (*batch, n, n), dtype), -1)
+  return x, x + garbage
+
+
+def _tol(dtype, m, n):
+  # Forward error of the substitution is O((m + n) eps cond); cond is O(1)
+  # for the matrices of _triangular.
+  return 30 * (m + n) * np.finfo(dtype).eps
+
+
+def _solve(a, b, c, inv_diag):
+  return np.asarray(jax.jit(st._sylvester_triangular_solve)(a, b, c, inv_diag))
+
+
+def _reference_substitution(a, b, c, inv_diag):
+  m, n = c.shape
+  y = np.zeros_like(c)
+  for i in reversed(range(m)):
+    for j in range(n):
+      r = c[i, j] - a[i, i + 1:] @ y[i + 1:, j] - y[i, :j] @ b[:j, j]
+      y[i, j] = inv_diag[i, j] * r
+  return y
+
+
+_SHAPES = [(1, 1), (1, 7), (2, 3), (3, 2), (7, 16), (16, 17), (17, 33),
+           (33, 64), (64, 100), (100, 7)]
+
+
+@pytest.mark.parametrize(
+    "shape,dtype",
+    [(s, DTYPES[i % 4]) for i, s in enumerate(_SHAPES)] +
+    [((16, 33), d) for d in DTYPES])
+def test_against_scipy(shape, dtype):
+  m, n = shape
+  rng = np.random.default_rng(m * 1000 + n)
+  a, a_garbage = _triangular(rng, (), m, dtype)
+  b, b_garbage = _triangular(rng, (), n, dtype)
+  c = _rand(rng, (m, n), dtype)
+  inv_diag = 1 / (np.diag(a)[:, None] + np.diag(b)[None, :])
+  cast = lambda x: x.astype(dtype)
+  y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)))
+  assert y.dtype == dtype
+  # Reference in float64/complex128 from the rounded inputs.
+  a, b, c = (cast(x).astype(np.complex128) for x in (a, b, c))
+  expected = scipy.linalg.solve_sylvester(a, b, c)
+  err = np.abs(y - expected).max() / np.abs(expected).max()
+  assert err < _tol(dtype, m, n), err
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_batched(dtype):
+  rng = np.random.default_rng(1)
+  batch, m, n = (2, 3), 9, 20
+  a, a_garbage = _triangular(rng, batch, m, dtype)
+  b, b_garbage = _triangular(rng, batch, n, dtype)
+  c = _rand(rng, (*batch, m, n), dtype)
+  inv_diag = 1 / (np.diagonal(a, axis1=-2, axis2=-1)[..., :, None] +
+                  np.diagonal(b, axis1=-2, axis2=-1)[..., None, :])
+  cast = lambda x: x.astype(dtype)
+  y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)))
+  for idx in np.ndindex(*batch):
+    expected = scipy.linalg.solve_sylvester(a[idx], b[idx], cast(c[idx]))
+    err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
+    assert err < _tol(dtype, m, n), (idx, err)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (7, 5), (17, 9)])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_generalized_inverse_pivots(shape, dtype):
+  # inv_diag == 0 drops a component: compare with the scalar substitution.
+  # Pivots a_ii + b_jj that are exactly zero get inv_diag = 0, as the caller
+  # does for singular pairs, and must give finite results.
+  m, n = shape
+  rng = np.random.default_rng(m + n)
+  a, a_garbage = _triangular(rng, (), m, dtype)
+  b, b_garbage = _triangular(rng, (), n, dtype)
+  a[0, 0] = a_garbage[0, 0] = -b[0, 0]
+  c = _rand(rng, (m, n), dtype)
+  pivots = np.diag(a)[:, None] + np.diag(b)[None, :]
+  keep = (rng.uniform(size=(m, n)) > 0.3) & (pivots != 0)
+  inv_diag = np.where(keep, 1 / np.where(keep, pivots, 1), 0).astype(dtype)
+  y = _solve(a_garbage, b_garbage, c, inv_diag)
+  assert np.all(np.isfinite(y))
+  expected = _reference_substitution(a, b, c, inv_diag)
+  np.testing.assert_allclose(y, expected, rtol=0,
+                             atol=_tol(dtype, m, n) * np.abs(expected).max())
+  np.testing.assert_array_equal(y[~keep], 0)
+
+
+def test_nan_is_not_masked():
+  # 0 * nan = nan: a dropped component of a nan right-hand side stays nan.
+  rng = np.random.default_rng(3)
+  a, _ = _triangular(rng, (), 5, np.float64)
+  b, _ = _triangular(rng, (), 4, np.float64)
+  c = _rand(rng, (5, 4), np.float64)
+  c[4, 0] = np.nan
+  inv_diag = np.zeros((5, 4))
+  y = _solve(a, b, c, inv_diag)
+  assert np.isnan(y[4, 0])
+
+
+def test_zero_size():
+  y = _solve(np.zeros((0, 0)), np.eye(3), np.zeros((0, 3)), np.zeros((0, 3)))
+  assert y.shape == (0, 3)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 33])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_real_schur_to_complex(n, dtype):
+  rng = np.random.default_rng(n)
+  x = rng.standard_normal((3, n, n)).astype(dtype)
+  # One matrix with only real eigenvalues (no bumps): nothing to rotate.
+  x[2] = x[2] + x[2].T
+  t, z = map(np.stack, zip(*(scipy.linalg.schur(xi) for xi in x)))
+  t_c, z_c = jax.jit(st._real_schur_to_complex)(t, z)
+  t_c, z_c = np.asarray(t_c), np.asarray(z_c)
+  assert t_c.dtype == z_c.dtype == np.result_type(dtype, np.complex64)
+  np.testing.assert_array_equal(np.tril(t_c, -1), 0)
+  eps = np.finfo(dtype).eps
+  scale = np.abs(x).max()
+  tol = 30 * n * eps
+  recon = z_c @ t_c @ np.conj(np.swapaxes(z_c, -1, -2))
+  np.testing.assert_allclose(recon, z @ t @ np.swapaxes(z, -1, -2),
+                             rtol=0, atol=tol * scale)
+  np.testing.assert_allclose(np.conj(np.swapaxes(z_c, -1, -2)) @ z_c,
+                             np.broadcast_to(np.eye(n), z_c.shape),
+                             rtol=0, atol=tol)
+  np.testing.assert_allclose(t_c[2], t[2], rtol=0, atol=0)
+  # The diagonal of t_c holds the eigenvalues: both of each conjugate pair.
+  for xi, ti in zip(x, t_c):
+    lam = np.linalg.eigvals(xi.astype(np.float64))
+    dist = np.abs(np.diag(ti)[:, None] - lam[None, :]).min(axis=1)
+    assert dist.max() < 100 * tol * scale, dist.max()
