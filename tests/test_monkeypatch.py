@@ -1,0 +1,158 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""install(), uninstall(), patched(), is_installed() and the CLI."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp
+from jax._src.interpreters import ad
+from jax._src.lax import linalg as lax_linalg
+
+import jax_patch
+from jax_patch import monkeypatch
+
+
+@pytest.fixture(autouse=True)
+def _restore_state():
+  was = jax_patch.is_installed()
+  mode = jax_patch.set_eigh_gauge_check("ignore")
+  jax_patch.uninstall()
+  yield
+  jax_patch.uninstall()
+  jax_patch.set_eigh_gauge_check(mode)
+  if was:
+    jax_patch.install()
+
+
+def _snapshot():
+  mods = [lax_linalg, jax.lax.linalg, jax.scipy.linalg,
+          sys.modules["jax._src.scipy.linalg"]]
+  return ([dict(vars(m)) for m in mods],
+          ad.primitive_jvps[lax_linalg.eigh_p])
+
+
+def _projector_grad(a):
+  def loss(a):
+    _, v = jnp.linalg.eigh(a)
+    return jnp.sum(v[:, :2] @ v[:, :2].T * jnp.arange(9.).reshape(3, 3))
+  return jax.grad(loss)(a)
+
+
+def test_import_changes_nothing():
+  code = textwrap.dedent("""
+      import jax, jax.scipy.linalg
+      from jax._src.interpreters import ad
+      from jax._src.lax import linalg
+      before = (dict(vars(linalg)), dict(vars(jax.lax.linalg)),
+                dict(vars(jax.scipy.linalg)), ad.primitive_jvps[linalg.eigh_p])
+      import jax_patch, jax_patch.lax.linalg, jax_patch.scipy.linalg
+      after = (dict(vars(linalg)), dict(vars(jax.lax.linalg)),
+               dict(vars(jax.scipy.linalg)), ad.primitive_jvps[linalg.eigh_p])
+      assert before == after, "import changed JAX"
+      assert not hasattr(jax.lax.linalg, "sylvester_solve")
+      print("unchanged")
+  """)
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=True)
+  assert "unchanged" in out.stdout
+
+
+def test_install_uninstall_restores_exactly():
+  before = _snapshot()
+  jax_patch.install()
+  assert jax_patch.is_installed()
+  assert jax.lax.linalg.sylvester_solve is jax_patch.lax.linalg.sylvester_solve
+  assert (jax.lax.linalg.sylvester_solve_p
+          is jax_patch.lax.linalg.sylvester_solve_p)
+  assert (jax.scipy.linalg.solve_sylvester.__module__
+          != before[0][2]["solve_sylvester"].__module__)
+  assert hasattr(jax.scipy.linalg, "expm_hermitian")
+  assert ad.primitive_jvps[lax_linalg.eigh_p] is not before[1]
+  jax_patch.install()  # Idempotent: nothing is saved twice.
+  jax_patch.uninstall()
+  assert not jax_patch.is_installed()
+  assert _snapshot() == before
+  jax_patch.uninstall()  # Idempotent too.
+  assert _snapshot() == before
+
+
+def test_patched_context_manager_and_gauge_mode():
+  before = _snapshot()
+  with jax_patch.patched(gauge_check="raise"):
+    assert jax_patch.is_installed()
+    assert jax_patch.set_eigh_gauge_check("raise").value == "raise"
+    with jax_patch.patched():
+      assert jax_patch.is_installed()
+    assert jax_patch.is_installed()  # The outer scope is still installed.
+  assert not jax_patch.is_installed()
+  assert jax_patch.set_eigh_gauge_check("ignore").value == "ignore"
+  assert _snapshot() == before
+
+
+def test_install_clears_caches_for_already_jitted_functions():
+  a = np.diag([1., 1., 2.]).astype(np.float32)
+  f = jax.jit(_projector_grad)
+  assert np.isnan(np.asarray(f(a))).any()  # Stock rule: NaN.
+  jax_patch.install()
+  assert np.all(np.isfinite(np.asarray(f(a))))
+  jax_patch.uninstall()
+  assert np.isnan(np.asarray(f(a))).any()
+
+
+def test_unsupported_version_is_refused(monkeypatch_):
+  monkeypatch_.setattr(jax, "__version__", "0.9.3")
+  with pytest.raises(RuntimeError, match="0.10.x, 0.11.x; found jax 0.9.3"):
+    jax_patch.install()
+  assert not jax_patch.is_installed()
+
+
+@pytest.fixture
+def monkeypatch_(monkeypatch):
+  return monkeypatch
+
+
+def test_bad_gauge_mode():
+  with pytest.raises(ValueError):
+    jax_patch.install(gauge_check="sometimes")
+  assert not jax_patch.is_installed()
+
+
+def test_public_names_are_the_reexports():
+  assert monkeypatch._public_names(jax_patch.lax.linalg) == [
+      "EighGaugeCheck", "set_eigh_gauge_check", "sylvester_solve",
+      "sylvester_solve_p"]
+
+
+def test_cli_demo_runs():
+  out = subprocess.run([sys.executable, "-m", "jax_patch", "demo"],
+                       capture_output=True, text=True, check=True,
+                       timeout=600)
+  text = out.stdout
+  assert "benzene" in text
+  # The seed's benzene case: stock reverse mode is wrong, ours is right.
+  assert "stock JAX : -1.913791311" in text
+  assert text.count("jax_patch : -1.533504658") == 2
+
+
+def test_cli_rejects_unknown_command():
+  out = subprocess.run([sys.executable, "-m", "jax_patch", "nope"],
+                       capture_output=True, text=True)
+  assert out.returncode == 2
