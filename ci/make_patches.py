@@ -166,8 +166,7 @@ LAX_DST = "jax/_src/lax/linalg.py"
 LAX_EXTRA = ("jax_patch/_src/lax/sylvester_triangular.py",)
 SCIPY_SRC = "jax_patch/_src/scipy/linalg.py"
 SCIPY_DST = "jax/_src/scipy/linalg.py"
-# A staging module, to be folded into SCIPY_SRC; drop it here when it is.
-SCIPY_EXTRA = ("jax_patch/_src/scipy/_sylvester.py",)
+SCIPY_EXTRA = ()
 SYLVESTER = named(r"(?i)sylvester") | section(r"(?i)sylvester")
 
 SERIES = (
@@ -184,8 +183,9 @@ right-hand sides and derivatives. Singular pivots (|a_ii + b_jj| below a
 relative tolerance) give zero components, a generalized-inverse solution;
 optional Lorentzian broadening gives a smooth alternative.
 
-The triangular solve is a recursive blocked Bartels-Stewart (as RECSY and
-LAPACK's trsyl3), so that most of its work is matrix multiplication.
+The triangular solve is a blocked Bartels-Stewart in the manner of
+LAPACK's trsyl3: wavefronts of small Kronecker leaf solves with GEMM
+updates, so that most of its work is matrix multiplication.
 """,
         (
             Merge(LAX_SRC, LAX_DST, SYLVESTER | section("Sylvester solve"),
@@ -229,7 +229,8 @@ Removes _solve_sylvester_2d and _solve_sylvester_triangular_scan, which it
 replaces.
 """,
         (
-            Merge(SCIPY_SRC, SCIPY_DST, SYLVESTER | from_module(SCIPY_EXTRA[0]),
+            Merge(SCIPY_SRC, SCIPY_DST,
+                  SYLVESTER | section("Sylvester equation"),
                   extra=SCIPY_EXTRA,
                   delete=("_solve_sylvester_2d",
                           "_solve_sylvester_triangular_scan")),
@@ -240,9 +241,13 @@ replaces.
     Patch(
         "scipy.linalg: Hermitian matrix functions",
         """\
-Adds functions of Hermitian matrices, f(A) = V f(diag(w)) V^H, computed
-from eigh and differentiable through its degenerate-aware JVP, with
-Daleckii-Krein derivatives that stay finite for repeated eigenvalues.
+Adds funm_hermitian, expm_hermitian, logm_hermitian, sqrtm_hermitian and
+powm_hermitian: f(A) = V f(diag(w)) V^H from one eigh. Their derivatives
+do not go through eigh's JVP, which cannot be exact for them (at A = I,
+d sum(expm(A)) needs f'): the Daleckii-Krein formula with divided
+differences f[w_i, w_j], and its second-order analogue with f[w_i, w_k, w_j],
+computed stably near and at repeated eigenvalues, make first and second
+derivatives exact at any degeneracy, in forward and reverse mode.
 """,
         (
             Merge(SCIPY_SRC, SCIPY_DST, rest(), extra=SCIPY_EXTRA),

@@ -52,10 +52,6 @@ def _targets():
   for mod in (jax_src_scipy, jax_scipy):
     for name in _public_names(public_scipy):
       out.append((mod, name, getattr(public_scipy, name)))
-    from jax_patch._src.scipy import _sylvester  # TODO: fold into linalg
-    for name in ("SylvesterFactors", "solve_sylvester", "sylvester_factor",
-                 "sylvester_solve"):
-      out.append((mod, name, getattr(_sylvester, name)))
   return out
 
 

@@ -33,8 +33,12 @@ from jax._src.interpreters import batching
 from jax._src.interpreters import mlir
 from jax._src.lax import lax
 from jax._src.lax.linalg import (
-    _H, _T, _broadcast_to, _extract_diagonal, _triu, eigh_p, symmetrize)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu, eigh, eigh_p, schur,
+    symmetrize)
 from jax._src.typing import Array, ArrayLike
+
+from jax_patch._src.lax.sylvester_triangular import (
+    _real_schur_to_complex, _sylvester_triangular_solve)
 
 
 # Top-level functions in alphabetical order.
@@ -148,6 +152,15 @@ def _eigh_degeneracy_rtol(n: int, dtype) -> float:
   # while staying far below any physical splitting one would resolve.
   return n * float(np.finfo(dtypes.to_inexact_dtype(dtype)).eps)
 
+def _eigh_degenerate_mask(w, rtol):
+  # Off-diagonal pairs (i, j) with |w_i - w_j| <= 2 rtol max|w|: the pairs
+  # sylvester_solve treats as singular in _eigh_jvp_rule.
+  n = w.shape[-1]
+  gap = abs(w[..., :, None] - w[..., None, :])
+  scale = lax.reduce_max(abs(w), axes=(w.ndim - 1,))[..., None, None]
+  off_diagonal = _broadcast_to(~lax._eye(np.bool_, (n, n)), gap.shape)
+  return (gap <= 2 * rtol * scale) & off_diagonal
+
 def _eigh_gauge_check_abstract_eval(w, y, **_):
   return y
 
@@ -229,15 +242,6 @@ batching.primitive_batchers[_eigh_gauge_check_p] = (
     _eigh_gauge_check_batching_rule)
 mlir.register_lowering(_eigh_gauge_check_p, lambda ctx, w, y, **_: [y])
 
-
-def _eigh_degenerate_mask(w, rtol):
-  # Off-diagonal pairs (i, j) with |w_i - w_j| <= 2 rtol max|w|: the pairs
-  # sylvester_solve treats as singular in _eigh_jvp_rule.
-  n = w.shape[-1]
-  gap = abs(w[..., :, None] - w[..., None, :])
-  scale = lax.reduce_max(abs(w), axes=(w.ndim - 1,))[..., None, None]
-  off_diagonal = _broadcast_to(~lax._eye(np.bool_, (n, n)), gap.shape)
-  return (gap <= 2 * rtol * scale) & off_diagonal
 
 def _eigh_coupling_abstract_eval(a, v, w, y, **_):
   return y
@@ -425,8 +429,6 @@ def _sylvester_solve_impl(a, b, c, *, diagonal, transpose, rtol, broadening):
     # A product, not a quotient: a singular component is 0 * c, so NaN in
     # c stays visible.
     return c * inv
-  from jax_patch._src.lax.sylvester_triangular import (  # TODO fold in
-      _sylvester_triangular_solve)
   if transpose:
     # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
     return _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
