@@ -188,7 +188,9 @@ LAPACK's trsyl3: wavefronts of small Kronecker leaf solves with GEMM
 updates, so that most of its work is matrix multiplication.
 """,
         (
-            Merge(LAX_SRC, LAX_DST, SYLVESTER | section("Sylvester solve"),
+            Merge(LAX_SRC, LAX_DST,
+                  SYLVESTER | section("Sylvester solve")
+                  | section("Primitive registration helper functions"),
                   extra=LAX_EXTRA, extra_section="Sylvester solve",
                   new_sections_before="Symmetric product"),
             Exports("jax_patch/lax/linalg.py", "jax/lax/linalg.py",

@@ -116,6 +116,18 @@ def sylvester_solve(
       transpose=transpose, rtol=rtol, broadening=broadening)
 
 
+# Primitive registration helper functions
+
+def _batch_dims_at_front_rule(prim, batched_args, batch_dims, **params):
+  # For primitives that take any number of leading batch dimensions, equal
+  # across operands: move (or broadcast) every batch dimension to the front.
+  size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
+              if d is not None)
+  args = (batching.bdim_at_front(x, d, size)
+          for x, d in zip(batched_args, batch_dims))
+  return prim.bind(*args, **params), 0
+
+
 # Symmetric/Hermitian eigendecomposition
 
 class EighGaugeCheck(enum.Enum):
@@ -223,14 +235,6 @@ def _raise_eigh_gauge_error(bad, w):
       "clusters (projectors, density matrices) has a well-defined gradient; "
       "set the gauge check to 'ignore' to get the gauge-fixed gradient.")
 
-def _eigh_gauge_check_batching_rule(batched_args, batch_dims, **params):
-  w, y = batched_args
-  bw, by = batch_dims
-  size = w.shape[bw] if bw is not None else y.shape[by]
-  w = batching.bdim_at_front(w, bw, size)
-  y = batching.bdim_at_front(y, by, size)
-  return _eigh_gauge_check_p.bind(w, y, **params), 0
-
 # The identity on the eigenvector coefficients Y of dV = V Y, whose transpose
 # checks the cotangent for gauge dependence.
 _eigh_gauge_check_p = core.Primitive("eigh_gauge_check")
@@ -238,8 +242,8 @@ _eigh_gauge_check_p.def_impl(lambda w, y, **_: y)
 _eigh_gauge_check_p.def_abstract_eval(_eigh_gauge_check_abstract_eval)
 ad.primitive_jvps[_eigh_gauge_check_p] = _eigh_gauge_check_jvp_rule
 ad.primitive_transposes[_eigh_gauge_check_p] = _eigh_gauge_check_transpose_rule
-batching.primitive_batchers[_eigh_gauge_check_p] = (
-    _eigh_gauge_check_batching_rule)
+batching.primitive_batchers[_eigh_gauge_check_p] = partial(
+    _batch_dims_at_front_rule, _eigh_gauge_check_p)
 mlir.register_lowering(_eigh_gauge_check_p, lambda ctx, w, y, **_: [y])
 
 
@@ -278,13 +282,6 @@ def _eigh_coupling_transpose_rule(ct, a, v, w, y, *, rtol, transpose):
   return [None, None, None, _eigh_coupling_p.bind(
       a, v, w, ct, rtol=rtol, transpose=not transpose)]
 
-def _eigh_coupling_batching_rule(batched_args, batch_dims, **params):
-  size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
-              if d is not None)
-  args = (batching.bdim_at_front(x, d, size)
-          for x, d in zip(batched_args, batch_dims))
-  return _eigh_coupling_p.bind(*args, **params), 0
-
 # Degenerate perturbation theory, to second order. Within a degenerate
 # cluster D the eigenvalue tangent is the whole block K_DD = V_D^H Ȧ V_D, not
 # just its diagonal: Y solves M Y - Y M = -K with M the cluster-block-diagonal
@@ -301,7 +298,8 @@ _eigh_coupling_p.def_impl(_eigh_coupling_impl)
 _eigh_coupling_p.def_abstract_eval(_eigh_coupling_abstract_eval)
 ad.primitive_jvps[_eigh_coupling_p] = _eigh_coupling_jvp_rule
 ad.primitive_transposes[_eigh_coupling_p] = _eigh_coupling_transpose_rule
-batching.primitive_batchers[_eigh_coupling_p] = _eigh_coupling_batching_rule
+batching.primitive_batchers[_eigh_coupling_p] = partial(
+    _batch_dims_at_front_rule, _eigh_coupling_p)
 mlir.register_lowering(_eigh_coupling_p, mlir.lower_fun(
     _eigh_coupling_impl, multiple_results=False))
 
@@ -513,13 +511,6 @@ def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
   return [None, None,
           sylvester_solve_p.bind(a, b, ct, transpose=not transpose, **params)]
 
-def _sylvester_solve_batching_rule(batched_args, batch_dims, **params):
-  size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
-              if d is not None)
-  a, b, c = (batching.bdim_at_front(x, d, size)
-             for x, d in zip(batched_args, batch_dims))
-  return sylvester_solve_p.bind(a, b, c, **params), 0
-
 # The rank of a and b depends on the `diagonal` parameter, so this primitive
 # has its own abstract evaluation rule instead of linalg_primitive's.
 sylvester_solve_p = core.Primitive("sylvester_solve")
@@ -527,6 +518,7 @@ sylvester_solve_p.def_impl(partial(dispatch.apply_primitive, sylvester_solve_p))
 sylvester_solve_p.def_abstract_eval(_sylvester_solve_abstract_eval)
 ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
 ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule
-batching.primitive_batchers[sylvester_solve_p] = _sylvester_solve_batching_rule
+batching.primitive_batchers[sylvester_solve_p] = partial(
+    _batch_dims_at_front_rule, sylvester_solve_p)
 mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
     _sylvester_solve_impl, multiple_results=False))
