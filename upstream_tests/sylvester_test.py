@@ -78,10 +78,10 @@ def _batched_scipy(a, b, c):
   a, b, c = (np.broadcast_to(x, out.shape[:-2] + x.shape[-2:])
              for x in (a, b, c))
   for i in np.ndindex(out.shape[:-2]):
-    out[i] = osp_linalg.solve_sylvester(a[i].astype(np.complex128),
-                                        b[i].astype(np.complex128),
-                                        c[i].astype(np.complex128)).astype(
-                                            out.dtype)
+    x = osp_linalg.solve_sylvester(a[i].astype(np.complex128),
+                                   b[i].astype(np.complex128),
+                                   c[i].astype(np.complex128))
+    out[i] = x if np.iscomplexobj(out) else x.real
   return out
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from jax._src import dtypes
 from jax._src.lax import control_flow
 from jax._src.lax import lax
-from jax._src.lax import linalg as lax_linalg
+from jax._src.lax.linalg import _tril, _triu, triangular_solve
 from jax._src.lax import slicing
 from jax._src.typing import Array
 
@@ -28,8 +28,14 @@ from jax._src.typing import Array
 
 # Block sizes of the two-level wavefront below, outermost first. Each divides
 # the one before it; the last is the size of the leaves solved by one
-# triangular_solve on their Kronecker form.
-_SYLVESTER_BLOCK_SIZES = (32, 4)
+# triangular_solve on their Kronecker form. The outer blocks trade the number
+# of sequential steps (about 2 n / s outer times 2 s / 4 inner ones, each with
+# a fixed cost) against the size of the GEMM updates; on CPU, 16 is faster
+# below n ~ 450 (20.1 vs 21.7 ms at n = 300, float64) and 32 above it (142
+# vs 181 ms at n = 600).
+_SYLVESTER_BLOCK_SIZES = (16, 4)
+_SYLVESTER_LARGE_BLOCK_SIZES = (32, 4)
+_SYLVESTER_LARGE = 448
 
 
 def _sylvester_bmm(x: Array, y: Array) -> Array:
@@ -38,14 +44,18 @@ def _sylvester_bmm(x: Array, y: Array) -> Array:
   dims = (((x.ndim - 1,), (y.ndim - 2,)), (batch, batch))
   dot = lambda x, y: lax.dot_general(x, y, dims,
                                      precision=lax.Precision.HIGHEST)
-  if not dtypes.issubdtype(x.dtype, np.complexfloating):
+  if (not dtypes.issubdtype(x.dtype, np.complexfloating) or
+      x.shape[-1] >= 32):
     return dot(x, y)
   # Three real products instead of one complex one (Gauss; the 3M method of
   # zgemm3m): with x = xr + i xi and y = yr + i yi,
   #   x y = (xr yr - xi yi) + i ((xr + xi)(yr + yi) - xr yr - xi yi).
-  # XLA:CPU's complex GEMM runs at about a quarter of the real rate, so this
-  # is some 1.7x faster; the imaginary part's error is bounded by
-  # eps (|xr| + |xi|)(|yr| + |yi|) instead of eps |x| |y|.
+  # The imaginary part's error is bounded by eps (|xr| + |xi|)(|yr| + |yi|)
+  # instead of eps |x| |y|. XLA:CPU's batched complex products with short
+  # contractions are several times slower than real ones: this makes the
+  # complex128 kernel 1.5x faster at n = 300 (58 vs 90 ms). From a
+  # contraction of 32 on, the complex product is the faster one (395 vs 469
+  # ms at n = 600).
   xr, xi, yr, yi = lax.real(x), lax.imag(x), lax.real(y), lax.imag(y)
   t1, t2 = dot(xr, yr), dot(xi, yi)
   return lax.complex(t1 - t2, dot(xr + xi, yr + yi) - t1 - t2)
@@ -84,8 +94,8 @@ def _sylvester_kron_leaf(a: Array, b: Array, c: Array, inv_diag: Array
   # so inv_diag[i, j] == 0 zeroes y[i, j] with no special casing.
   *batch, s, _ = a.shape
   nb = len(batch)
-  ar = lax_linalg._tril(lax.rev(a, (nb, nb + 1)), -1)
-  bt = lax_linalg._tril(_sylvester_swap(b, -1, -2), -1)
+  ar = _tril(lax.rev(a, (nb, nb + 1)), -1)
+  bt = _tril(_sylvester_swap(b, -1, -2), -1)
   eye = lax._eye(a.dtype, (s, s))
   shape = (*batch, s, s, s, s)
   m = (lax.broadcast_in_dim(ar, shape, (*range(nb), nb, nb + 2)) *
@@ -95,8 +105,8 @@ def _sylvester_kron_leaf(a: Array, b: Array, c: Array, inv_diag: Array
   scale = lax.rev(inv_diag, (nb,)).reshape(*batch, s * s, 1)
   m = m.reshape(*batch, s * s, s * s) * scale
   rhs = lax.rev(c, (nb,)).reshape(*batch, s * s, 1) * scale
-  y = lax_linalg.triangular_solve(m, rhs, left_side=True, lower=True,
-                                  unit_diagonal=True)
+  y = triangular_solve(m, rhs, left_side=True, lower=True,
+                       unit_diagonal=True)
   return lax.rev(y.reshape(*batch, s, s), (nb,))
 
 
@@ -191,7 +201,8 @@ def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
     return _sylvester_flip_t(_sylvester_triangular_solve(
         _sylvester_flip_t(b), _sylvester_flip_t(a), _sylvester_flip_t(c),
         _sylvester_flip_t(inv_diag)))
-  sizes = _SYLVESTER_BLOCK_SIZES
+  sizes = (_SYLVESTER_LARGE_BLOCK_SIZES if n > _SYLVESTER_LARGE else
+           _SYLVESTER_BLOCK_SIZES)
   while len(sizes) > 1 and sizes[0] >= 2 * n:
     sizes = sizes[1:]
   # Pad to whole blocks at the bottom and right: zero coefficients and
@@ -199,8 +210,8 @@ def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
   pm, pn = -m % sizes[0], -n % sizes[0]
   zero = lax._zero(c)
   batch_pad = [(0, 0, 0)] * nb
-  a = lax.pad(lax_linalg._triu(a), zero, [*batch_pad, (0, pm, 0), (0, pm, 0)])
-  b = lax.pad(lax_linalg._triu(b), zero, [*batch_pad, (0, pn, 0), (0, pn, 0)])
+  a = lax.pad(_triu(a), zero, [*batch_pad, (0, pm, 0), (0, pm, 0)])
+  b = lax.pad(_triu(b), zero, [*batch_pad, (0, pn, 0), (0, pn, 0)])
   c = lax.pad(c, zero, [*batch_pad, (0, pm, 0), (0, pn, 0)])
   inv_diag = lax.pad(inv_diag, zero, [*batch_pad, (0, pm, 0), (0, pn, 0)])
   y = _sylvester_wavefront(a, b, c, inv_diag, sizes)
@@ -286,4 +297,4 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   t = _sylvester_tridiag_apply(t, lo, dg, up, axis=-1)
   z = _sylvester_tridiag_apply(z, lo, dg, up, axis=-1)
   # The bumps are zero up to rounding; make t_c exactly upper triangular.
-  return lax_linalg._triu(t), z
+  return _triu(t), z
