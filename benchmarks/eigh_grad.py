@@ -32,6 +32,7 @@ import argparse
 import os
 import time
 
+from _timing import interleaved_best  # benchmarks/_timing.py
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -60,19 +61,6 @@ def _inputs(shape, dtype, seed=0):
   a = (x + np.swapaxes(x, -1, -2)) / 2
   w = rng.standard_normal(shape)
   return a.astype(dtype), w.astype(dtype)
-
-
-def _time(fns, args, repeats, number):
-  best = {name: np.inf for name in fns}
-  for _ in range(repeats):
-    for name, fn in fns.items():  # Interleaved, so drift hits both alike.
-      fn(*args).block_until_ready()
-      t0 = time.perf_counter()
-      for _ in range(number):
-        r = fn(*args)
-      r.block_until_ready()
-      best[name] = min(best[name], (time.perf_counter() - t0) / number)
-  return best
 
 
 def main():
@@ -113,7 +101,7 @@ def main():
       t0 = time.perf_counter()
       stock(a, w).block_until_ready()
       number = max(1, int(0.02 / max(time.perf_counter() - t0, 1e-6)))
-      t = _time(fns, (a, w), args.repeats, number)
+      t = interleaved_best(fns, (a, w), args.repeats, number)
       print(f"{'x'.join(map(str, shape)):>14s} {dtype:>8s} "
             f"{t['stock'] * 1e3:10.3f} {t['patched'] * 1e3:10.3f} "
             f"{t['patched'] / t['stock']:7.3f} {diff:10.1e}", flush=True)

@@ -30,8 +30,8 @@ interleaved, and the best of several repeats is reported.
 from __future__ import annotations
 
 import argparse
-import time
 
+from _timing import interleaved_best  # benchmarks/_timing.py
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -58,19 +58,6 @@ def _compiled_grads(a, w):
     loss = lambda a, w, f=f: jnp.sum(w * f(a))
     out[name] = jax.jit(jax.grad(loss)).lower(a, w).compile()
   return out
-
-
-def _time(fns, args, repeats, number):
-  best = {name: np.inf for name in fns}
-  for _ in range(repeats):
-    for name, fn in fns.items():  # Interleaved, so drift hits all alike.
-      fn(*args).block_until_ready()
-      t0 = time.perf_counter()
-      for _ in range(number):
-        r = fn(*args)
-      r.block_until_ready()
-      best[name] = min(best[name], (time.perf_counter() - t0) / number)
-  return best
 
 
 def _inputs(n, dtype, seed=0):
@@ -103,7 +90,7 @@ def main(argv=None):
       sym = lambda x: (x + x.T) / 2
       err = np.abs(g["ours"] - sym(g["pade"])).max() / np.abs(g["pade"]).max()
       number = max(1, int(2e8 // n**3))
-      t = _time(fns, (a, w), args.repeats, number)
+      t = interleaved_best(fns, (a, w), args.repeats, number)
       print(f"{np.dtype(dtype).name:>8} {n:>5} {1e3 * t['ours']:>9.3f} "
             f"{1e3 * t['eigh']:>9.3f} {1e3 * t['pade']:>9.3f} "
             f"{t['ours'] / t['eigh']:>10.2f} {t['ours'] / t['pade']:>10.2f}"

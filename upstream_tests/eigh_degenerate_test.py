@@ -14,15 +14,12 @@
 
 """Tests for the degenerate-aware eigh JVP (issues #669, #4646)."""
 
-from functools import partial
-
 from absl.testing import absltest
 import hypothesis
 from hypothesis import strategies as st
 import numpy as np
 
 import jax
-from jax import lax
 import jax.numpy as jnp
 from jax._src import config
 from jax._src import test_util as jtu
