@@ -408,6 +408,19 @@ class SolveSylvesterTest(jtu.JaxTestCase):
       self.assertAllClose(x[1, 0], 0., atol=1e-6)
       self.assertAllClose(x[0, 1], 1 / 6, rtol=1e-5)
 
+  @jtu.sample_product(method=["schur", "eigh", "eigen"])
+  @jtu.run_on_devices("cpu")
+  def testExplicitTolKeepsNanForSingularEquations(self, method):
+    # The previous semantics of `tol`, kept for compatibility: an explicit
+    # tol turns nearly singular equations into NaN (per batch element).
+    a = np.stack([np.diag([1., 2., 3.]), np.diag([1.5, 2.5, 4.])])
+    b = np.diag([-2., 5.])
+    c = np.ones((2, 3, 2))
+    x = jsp_linalg.solve_sylvester(a, b, c, method=method, tol=1e-5)
+    self.assertTrue(np.all(np.isnan(x[0])))
+    self.assertAllClose(x[1], 1 / (np.diag(a[1])[:, None] + np.diag(b)),
+                        rtol=1e-5)
+
   def testBadInputs(self):
     with self.assertRaisesRegex(ValueError, r"argument a .*\(3, 2\)"):
       jsp_linalg.solve_sylvester(np.ones((3, 2)), np.eye(2), np.ones((3, 2)))

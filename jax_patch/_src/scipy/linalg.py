@@ -775,6 +775,15 @@ def _check_sylvester_shapes(a: Array, b: Array, c: Array | None) -> None:
         f"{c.shape}.")
 
 
+def _check_sylvester_backend(method: str) -> None:
+  if method == "schur" and xla_bridge.default_backend() != "cpu":
+    raise ValueError(
+        "solve_sylvester: method='schur' needs jax.lax.linalg.schur, which "
+        f"JAX implements only on CPU (default backend: "
+        f"{xla_bridge.default_backend()}). For Hermitian a and b use "
+        "method='eigh', which runs on every platform.")
+
+
 def _factor_one(x: Array, method: str) -> tuple[Array, Array, Array | None]:
   if method == "eigh":
     v, w = lax_linalg.eigh(x)
@@ -817,12 +826,7 @@ def sylvester_factor(a: ArrayLike, b: ArrayLike, *,
         f"{method!r}.")
   a, b = promote_dtypes_inexact(jnp.asarray(a), jnp.asarray(b))
   _check_sylvester_shapes(a, b, None)
-  if method == "schur" and xla_bridge.default_backend() != "cpu":
-    raise ValueError(
-        "solve_sylvester: method='schur' needs jax.lax.linalg.schur, which "
-        f"JAX implements only on CPU (default backend: "
-        f"{xla_bridge.default_backend()}). For Hermitian a and b use "
-        "method='eigh', which runs on every platform.")
+  _check_sylvester_backend(method)
   batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
   a = jnp.broadcast_to(a, batch + a.shape[-2:])
   b = jnp.broadcast_to(b, batch + b.shape[-2:])
@@ -838,7 +842,7 @@ def _mt(x: Array) -> Array:
 
 
 def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
-                              transpose: bool, tol: float | None,
+                              transpose: bool, rtol: float | None,
                               broadening: float | None) -> Array:
   # A = Z_A T_A Z_A^{-1} and B = Z_B T_B Z_B^{-1}. Then A X + X B = C is
   # T_A Y + Y T_B = Z_A^{-1} C Z_B with X = Z_A Y Z_B^{-1}, and the transposed
@@ -859,7 +863,7 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
   mm = lambda x, y: jnp.matmul(x, y, precision=lax.Precision.HIGHEST)
   y = lax_linalg.sylvester_solve(
       t_a.astype(dtype), t_b.astype(dtype), mm(mm(left, c), right),
-      diagonal=factors.method != "schur", transpose=transpose, rtol=tol,
+      diagonal=factors.method != "schur", transpose=transpose, rtol=rtol,
       broadening=broadening)
   return mm(mm(back_left, y), back_right)
 
@@ -869,7 +873,7 @@ def _sylvester_result_dtype(factors: SylvesterFactors, c: Array):
 
 
 def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
-                    tol: float | None = None,
+                    rtol: float | None = None,
                     broadening: float | None = None) -> Array:
   r"""Solves :math:`A X + X B = C` with factors from :func:`sylvester_factor`.
 
@@ -883,7 +887,7 @@ def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
     factors: the result of :func:`sylvester_factor`.
     c: array of shape ``(..., m, n)``; batch dimensions must broadcast with
       the factors'.
-    tol: relative tolerance below which a pivot :math:`\lambda_i(A) +
+    rtol: relative tolerance below which a pivot :math:`\lambda_i(A) +
       \lambda_j(B)` counts as zero; see :func:`jax.lax.linalg.sylvester_solve`.
     broadening: optional Lorentzian broadening used instead of truncation.
 
@@ -910,13 +914,14 @@ def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
         *(None if x is None else jnp.broadcast_to(x, batch + x.shape[k:])
           for x in factors.arrays), method=factors.method,
         dtype=factors.dtype)
-  x = _sylvester_solve_factored(factors, c, transpose=False, tol=tol,
+  x = _sylvester_solve_factored(factors, c, transpose=False, rtol=rtol,
                                 broadening=broadening)
   return x if dtypes.issubdtype(out_dtype, np.complexfloating) else x.real
 
 
 def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
                     method: str = "schur", tol: float | None = None,
+                    rtol: float | None = None,
                     broadening: float | None = None) -> Array:
   r"""Solves the Sylvester equation :math:`A X + X B = C`.
 
@@ -943,11 +948,16 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
       is), ``"eigh"`` for Hermitian ``A`` and ``B`` (every platform; only the
       lower triangles are read), or ``"eigen"`` (diagonalizable matrices;
       inaccurate when the eigenvectors are ill-conditioned).
-    tol: relative tolerance below which a sum of eigenvalues
+    tol: if given, the previous behaviour of this function, kept for
+      compatibility: the whole solution is NaN when some
+      :math:`|\lambda_i(A) + \lambda_j(B)| < \mathrm{tol}`. By default
+      (``None``) singular equations get a generalized-inverse solution
+      instead (see ``rtol``).
+    rtol: relative tolerance below which a sum of eigenvalues
       :math:`\lambda_i(A) + \lambda_j(B)` counts as zero, relative to
       :math:`\max|T_A| + \max|T_B|`; defaults to :math:`\max(m, n)
       \varepsilon`. Such singular components of the solution are set to zero
-      (a generalized-inverse solution) instead of returning NaN.
+      (a generalized-inverse solution) instead of returning inf or NaN.
     broadening: optional Lorentzian broadening :math:`\beta`: every
       :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead.
 
@@ -970,17 +980,42 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
   A, B, C = promote_dtypes_inexact(jnp.asarray(A), jnp.asarray(B),
                                    jnp.asarray(C))
   _check_sylvester_shapes(A, B, C)
+  _check_sylvester_backend(method)
+  return _solve_sylvester(A, B, C, method=method, tol=tol, rtol=rtol,
+                          broadening=broadening)
+
+
+@partial(jit, static_argnames=("method", "tol", "rtol", "broadening"))
+def _solve_sylvester(A: Array, B: Array, C: Array, *, method: str,
+                     tol: float | None, rtol: float | None,
+                     broadening: float | None) -> Array:
   batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2], C.shape[:-2])
   A, B, C = (jnp.broadcast_to(x, batch + x.shape[-2:]) for x in (A, B, C))
   if method == "eigh":
     A, B = lax_linalg.symmetrize(A), lax_linalg.symmetrize(B)
   factors = sylvester_factor(A, B, method=method)
   solve = lambda transpose: lambda _, rhs: _real_if(
-      _sylvester_solve_factored(factors, rhs, transpose=transpose, tol=tol,
+      _sylvester_solve_factored(factors, rhs, transpose=transpose, rtol=rtol,
                                 broadening=broadening), C.dtype)
   mm = lambda x, y: jnp.matmul(x, y, precision=lax.Precision.HIGHEST)
-  return control_flow.custom_linear_solve(
+  x = control_flow.custom_linear_solve(
       lambda x: mm(A, x) + mm(x, B), C, solve(False), solve(True))
+  if tol is None:
+    return x
+  return lax.select(_sylvester_nearly_singular(factors, tol),
+                    lax.full_like(x, np.nan), x)
+
+
+def _sylvester_nearly_singular(factors: SylvesterFactors, tol: float
+                               ) -> Array:
+  # Whether some |λ_i(A) + λ_j(B)| < tol, broadcast to the solution's shape.
+  t_a, _, t_b, _, _, _ = factors.arrays
+  if factors.method == "schur":
+    t_a, t_b = (t.diagonal(axis1=-2, axis2=-1) for t in (t_a, t_b))
+  dtype = np.result_type(t_a.dtype, t_b.dtype)
+  d = abs(t_a.astype(dtype)[..., :, None] + t_b.astype(dtype)[..., None, :])
+  singular = jnp.any(d < tol, axis=(-2, -1), keepdims=True)
+  return jnp.broadcast_to(singular, d.shape)
 
 
 def _real_if(x: Array, dtype) -> Array:
