@@ -232,7 +232,8 @@ replaces.
 """,
         (
             Merge(SCIPY_SRC, SCIPY_DST,
-                  SYLVESTER | section("Sylvester equation"),
+                  SYLVESTER | section("Sylvester equation")
+                  | named(r"^(_H|_mT)$"),
                   extra=SCIPY_EXTRA,
                   delete=("_solve_sylvester_2d",
                           "_solve_sylvester_triangular_scan")),

@@ -59,6 +59,14 @@ def _triangular(rng, batch, n, dtype, shift=1.5):
   return t.astype(dtype)
 
 
+def _coefficient(rng, n, dtype, diagonal):
+  # A Sylvester coefficient: a diagonal in [1.5, 2.5] given as a vector, or
+  # a well-conditioned upper triangular matrix (see _triangular).
+  if diagonal:
+    return (1.5 + rng.uniform(size=(n,))).astype(dtype)
+  return _triangular(rng, (), n, dtype)
+
+
 def _general(rng, batch, n, dtype, shift=3.0):
   # Eigenvalues within about 1 of `shift`: sums stay away from zero.
   return (_random(rng, batch + (n, n), dtype) / np.sqrt(n)
@@ -188,12 +196,8 @@ class SylvesterSolveTest(jtu.JaxTestCase):
   )
   def testGradsAllOperands(self, dtype, diagonal, transpose):
     rng = np.random.default_rng(2)
-    if diagonal:
-      a = (1.5 + rng.uniform(size=(4,))).astype(dtype)
-      b = (1.5 + rng.uniform(size=(3,))).astype(dtype)
-    else:
-      a = _triangular(rng, (), 4, dtype)
-      b = _triangular(rng, (), 3, dtype)
+    a = _coefficient(rng, 4, dtype, diagonal)
+    b = _coefficient(rng, 3, dtype, diagonal)
     c = _random(rng, (4, 3), dtype)
     f = partial(lax_linalg.sylvester_solve, diagonal=diagonal,
                 transpose=transpose)
@@ -206,12 +210,8 @@ class SylvesterSolveTest(jtu.JaxTestCase):
   )
   def testTransposeMatchesLinearTranspose(self, dtype, diagonal, transpose):
     rng = np.random.default_rng(3)
-    if diagonal:
-      a = (1.5 + rng.uniform(size=(5,))).astype(dtype)
-      b = (1.5 + rng.uniform(size=(3,))).astype(dtype)
-    else:
-      a = _triangular(rng, (), 5, dtype)
-      b = _triangular(rng, (), 3, dtype)
+    a = _coefficient(rng, 5, dtype, diagonal)
+    b = _coefficient(rng, 3, dtype, diagonal)
     c = _random(rng, (5, 3), dtype)
     ct = _random(rng, (5, 3), dtype)
     solve = lambda c: lax_linalg.sylvester_solve(
@@ -237,10 +237,7 @@ class SylvesterSolveTest(jtu.JaxTestCase):
       if axis is None:
         return make(shape)
       return np.stack([make(shape) for _ in range(k)], axis=axis)
-    if diagonal:
-      mk = lambda s: (1.5 + rng.uniform(size=s[:1])).astype(dtype)
-    else:
-      mk = lambda s: _triangular(rng, (), s[0], dtype)
+    mk = lambda s: _coefficient(rng, s[0], dtype, diagonal)
     a = operand(in_axes[0], mk, (m, m))
     b = operand(in_axes[1], mk, (n, n))
     c = operand(in_axes[2], lambda s: _random(rng, s, dtype), (m, n))

@@ -837,10 +837,6 @@ def sylvester_factor(a: ArrayLike, b: ArrayLike, *,
                           method=method, dtype=a.dtype)
 
 
-def _mt(x: Array) -> Array:
-  return x.mT
-
-
 def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
                               transpose: bool, rtol: float | None,
                               broadening: float | None) -> Array:
@@ -852,12 +848,12 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
   dtype = np.result_type(t_a.dtype, z_a.dtype, c.dtype)
   z_a, z_b, c = z_a.astype(dtype), z_b.astype(dtype), c.astype(dtype)
   if z_a_inv is None:
-    z_a_inv, z_b_inv = _mt(z_a).conj(), _mt(z_b).conj()
+    z_a_inv, z_b_inv = _H(z_a), _H(z_b)
   else:
     z_a_inv, z_b_inv = z_a_inv.astype(dtype), z_b_inv.astype(dtype)
   if transpose:
-    left, right = _mt(z_a), _mt(z_b_inv)
-    back_left, back_right = _mt(z_a_inv), _mt(z_b)
+    left, right = _mT(z_a), _mT(z_b_inv)
+    back_left, back_right = _mT(z_a_inv), _mT(z_b)
   else:
     left, right, back_left, back_right = z_a_inv, z_b, z_a, z_b_inv
   mm = lambda x, y: jnp.matmul(x, y, precision=lax.Precision.HIGHEST)
@@ -866,10 +862,6 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
       diagonal=factors.method != "schur", transpose=transpose, rtol=rtol,
       broadening=broadening)
   return mm(mm(back_left, y), back_right)
-
-
-def _sylvester_result_dtype(factors: SylvesterFactors, c: Array):
-  return np.result_type(factors.dtype, c.dtype)
 
 
 def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
@@ -904,7 +896,7 @@ def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
     raise ValueError(
         f"sylvester_solve: argument c must have shape [..., {m}, {n}] to match "
         f"the factors, got shape {c.shape}.")
-  out_dtype = _sylvester_result_dtype(factors, c)
+  out_dtype = np.result_type(factors.dtype, c.dtype)
   c = c.astype(dtypes.to_inexact_dtype(out_dtype))
   batch = np.broadcast_shapes(factors.z_a.shape[:-2], c.shape[:-2])
   c = jnp.broadcast_to(c, batch + c.shape[-2:])
@@ -916,7 +908,7 @@ def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
         dtype=factors.dtype)
   x = _sylvester_solve_factored(factors, c, transpose=False, rtol=rtol,
                                 broadening=broadening)
-  return x if dtypes.issubdtype(out_dtype, np.complexfloating) else x.real
+  return _real_if(x, out_dtype)
 
 
 def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
