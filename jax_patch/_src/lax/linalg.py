@@ -72,9 +72,11 @@ def sylvester_solve(
   transpose all reuse them, so one Schur decomposition serves any number of
   right-hand sides and derivatives.
 
-  The solve is the back-substitution of Bartels and Stewart, blocked
-  recursively so that most of its work is matrix multiplication (Jonsson and
-  Kågström's RECSY; LAPACK's ``trsyl3``). With ``diagonal=True`` the
+  The solve is the back-substitution of Bartels and Stewart, blocked so that
+  most of its work is matrix multiplication: independent blocks on each
+  anti-diagonal are solved together after their right-hand sides are
+  updated by batched products with the solved blocks (as in Jonsson and
+  Kågström's RECSY and LAPACK's ``trsyl3``). With ``diagonal=True`` the
   coefficients are diagonal, given as vectors (e.g. eigenvalues from
   :func:`eigh`), and the solve is elementwise:
   :math:`Y_{ij} = C_{ij} / (a_i + b_j)`.
