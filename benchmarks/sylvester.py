@@ -17,8 +17,8 @@
 Part 1, the full solve A X + X B = C (A, B random with eigenvalue sums away
 from zero, randn/sqrt(n) + 3 I; m = n):
 
-  ours:   jax_patch solve_sylvester, jitted (Schur, Givens pass to complex
-          Schur, blocked triangular solve in complex128),
+  ours:   jax_patch solve_sylvester, jitted (real Schur forms, both in one
+          batched call; blocked quasi-triangular solve in float64),
   scipy:  scipy.linalg.solve_sylvester (real Schur + dtrsyl),
   stock:  stock jax.scipy.linalg.solve_sylvester (captured before
           jax_patch.install(); an m*n-step scan, so only up to --max-stock-n).
@@ -27,10 +27,17 @@ Part 2, one solve with reused factors:
 
   tri f64:   jax_patch.lax.linalg.sylvester_solve on real upper triangular
              factors vs LAPACK dtrsyl on the same factors,
-  tri c128:  the same on the complex Schur factors that the real path uses
-             vs ztrsyl,
-  factored:  sylvester_solve(factors, c), the triangular solve plus the four
-             back-transform GEMMs, vs ztrsyl plus the same GEMMs in NumPy.
+  quasi f64: the same with quasi_triangular=True on the real Schur forms of
+             Part 1's matrices vs dtrsyl on them,
+  tri c128:  the same on the complex Schur forms of those matrices vs ztrsyl,
+  factored:  sylvester_solve(factors, c), the quasi-triangular solve plus the
+             four back-transform GEMMs, vs dtrsyl plus the same GEMMs in
+             NumPy.
+
+LAPACK and jaxlib use the same OpenBLAS. With OPENBLAS_NUM_THREADS=1, jaxlib
+runs the two Schur decompositions of one batched call in parallel, which it
+cannot do while OpenBLAS threads (its calls then serialize); run the script
+under both settings to see both.
 
 All JAX functions are compiled ahead of time; compared functions are timed
 interleaved (one call of each per round) and the best round is reported.
@@ -57,6 +64,7 @@ _stock_solve_sylvester = jax.scipy.linalg.solve_sylvester
 import jax_patch  # noqa: E402
 from jax_patch.scipy import linalg as patch_linalg  # noqa: E402
 from jax_patch.lax import linalg as patch_lax_linalg  # noqa: E402
+from jax_patch._src.lax import linalg as patch_lax_internal  # noqa: E402
 
 
 def _time(fns, repeats):
@@ -128,45 +136,58 @@ def _full_solve_row(n, repeats, max_stock_n):
 
 def _factored_rows(n, repeats):
   solve = lambda a, b, c: patch_lax_linalg.sylvester_solve(a, b, c)
+  quasi = lambda a, b, c: patch_lax_linalg.sylvester_solve(
+      a, b, c, quasi_triangular=True)
   # Real triangular factors vs dtrsyl.
   ta, tb, c = _real_triangular(n)
   f_real = _compile(solve, ta, tb, c)
-  # The complex Schur factors of the real path vs ztrsyl.
+  # The real Schur factors of the full solve vs dtrsyl, and their complex
+  # Schur forms vs ztrsyl.
   a, b, c2 = _inputs(n)
   factors = jax.jit(patch_linalg.sylvester_factor)(a, b)
   za, zb = np.asarray(factors.z_a), np.asarray(factors.z_b)
-  tca, tcb = np.asarray(factors.t_a), np.asarray(factors.t_b)
-  cc = (za.conj().T @ c2 @ zb).astype(np.complex128)
+  qa, qb = np.asarray(factors.t_a), np.asarray(factors.t_b)
+  f2 = za.T @ c2 @ zb
+  f_quasi = _compile(quasi, qa, qb, f2)
+  to_complex = jax.jit(patch_lax_internal._real_schur_to_complex)
+  tca, zca = map(np.asarray, to_complex(qa, za))
+  tcb, zcb = map(np.asarray, to_complex(qb, zb))
+  cc = (zca.conj().T @ c2 @ zcb).astype(np.complex128)
   f_cplx = _compile(solve, tca, tcb, cc)
   f_fact = _compile(patch_linalg.sylvester_solve, factors, c2)
 
   def numpy_factored():
-    y, scale, _ = scipy.linalg.lapack.ztrsyl(tca, tcb, za.conj().T @ c2 @ zb)
-    return (za @ (y / scale) @ zb.conj().T).real
+    y, scale, _ = scipy.linalg.lapack.dtrsyl(qa, qb, za.T @ c2 @ zb)
+    return za @ (y / scale) @ zb.T
 
+  lapack = scipy.linalg.lapack
   fns = {
       "ours_r": lambda: f_real(ta, tb, c),
-      "dtrsyl": lambda: scipy.linalg.lapack.dtrsyl(ta, tb, c),
+      "dtrsyl": lambda: lapack.dtrsyl(ta, tb, c),
+      "ours_q": lambda: f_quasi(qa, qb, f2),
+      "dtrsyl_q": lambda: lapack.dtrsyl(qa, qb, f2),
       "ours_c": lambda: f_cplx(tca, tcb, cc),
-      "ztrsyl": lambda: scipy.linalg.lapack.ztrsyl(tca, tcb, cc),
+      "ztrsyl": lambda: lapack.ztrsyl(tca, tcb, cc),
       "ours_f": lambda: f_fact(factors, c2),
       "np_f": numpy_factored,
   }
   _warm(fns)
   errs = []
-  for f, ref in ((lambda: f_real(ta, tb, c), lambda: scipy.linalg.lapack
-                  .dtrsyl(ta, tb, c)[0]),
-                 (lambda: f_cplx(tca, tcb, cc), lambda: scipy.linalg.lapack
-                  .ztrsyl(tca, tcb, cc)[0]),
+  for f, ref in ((lambda: f_real(ta, tb, c),
+                  lambda: lapack.dtrsyl(ta, tb, c)[0]),
+                 (lambda: f_quasi(qa, qb, f2),
+                  lambda: lapack.dtrsyl(qa, qb, f2)[0]),
+                 (lambda: f_cplx(tca, tcb, cc),
+                  lambda: lapack.ztrsyl(tca, tcb, cc)[0]),
                  (lambda: f_fact(factors, c2), numpy_factored)):
     y, x = np.asarray(f()), ref()
     errs.append(np.abs(y - x).max() / np.abs(x).max())
   t = _time(fns, repeats)
-  print(f"{n:5d} {_ms(t['ours_r'])} {_ms(t['dtrsyl'])} "
-        f"{t['ours_r'] / t['dtrsyl']:7.2f}x {_ms(t['ours_c'])} "
-        f"{_ms(t['ztrsyl'])} {t['ours_c'] / t['ztrsyl']:7.2f}x "
-        f"{_ms(t['ours_f'])} {_ms(t['np_f'])} {t['ours_f'] / t['np_f']:7.2f}x "
-        f"{max(errs):9.1e}", flush=True)
+  cols = [("ours_r", "dtrsyl"), ("ours_q", "dtrsyl_q"), ("ours_c", "ztrsyl"),
+          ("ours_f", "np_f")]
+  print(f"{n:5d} " + " ".join(
+      f"{_ms(t[x])} {_ms(t[y])} {t[x] / t[y]:7.2f}x" for x, y in cols) +
+        f" {max(errs):9.1e}", flush=True)
 
 
 def main():
@@ -184,7 +205,8 @@ def main():
     args.max_stock_n = min(args.max_stock_n, 20)
   jax_patch.install()
   print(f"jax {jax.__version__}, scipy {scipy.__version__}, "
-        f"{jax.devices()[0].device_kind}, load average "
+        f"{jax.devices()[0].device_kind}, OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
         f"best of {args.repeats}, times in ms, ratios vs scipy/LAPACK")
   print("\nFull solve A X + X B = C, float64, m = n")
@@ -192,11 +214,12 @@ def main():
         f" {'ours/sp':>8s} {'rel err':>9s}")
   for n in args.sizes:
     _full_solve_row(n, args.repeats, args.max_stock_n)
-  print("\nSolve with reused factors (tri: triangular solve alone; "
-        "factored: sylvester_solve(factors, c) with its GEMMs)")
-  print(f"{'n':>5s} {'tri f64':>9s} {'dtrsyl':>9s} {'ratio':>8s} "
-        f"{'tri c128':>9s} {'ztrsyl':>9s} {'ratio':>8s} {'factored':>9s} "
-        f"{'np+ztrsyl':>9s} {'ratio':>8s} {'max err':>9s}")
+  print("\nSolve with reused factors (tri, quasi: the triangular solve "
+        "alone; factored: sylvester_solve(factors, c) with its GEMMs)")
+  heads = [("tri f64", "dtrsyl"), ("quasi f64", "dtrsyl"),
+           ("tri c128", "ztrsyl"), ("factored", "np+dtrsyl")]
+  print(f"{'n':>5s} " + " ".join(f"{x:>9s} {y:>9s} {'ratio':>8s}"
+                                 for x, y in heads) + f" {'max err':>9s}")
   for n in args.sizes:
     _factored_rows(n, args.repeats)
   print(f"\nload average at end: "

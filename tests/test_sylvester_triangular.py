@@ -179,3 +179,172 @@ def test_real_schur_to_complex(n, dtype):
     lam = np.linalg.eigvals(xi.astype(np.float64))
     dist = np.abs(np.diag(ti)[:, None] - lam[None, :]).min(axis=1)
     assert dist.max() < 100 * tol * scale, dist.max()
+
+
+# Real quasi-triangular (real Schur form) solves.
+
+
+def _real_schur_from_pattern(rng, pattern, dtype):
+  # A real Schur form with 1 x 1 blocks (1) and 2 x 2 blocks (2) in the order
+  # of pattern: diagonal blocks [[alpha, beta], [gamma, alpha]] with
+  # beta gamma < 0 (complex pair alpha +- i sqrt(-beta gamma)), real parts in
+  # [1, 2], and a random strictly upper triangle outside the blocks.
+  n = sum(pattern)
+  t = np.triu(rng.standard_normal((n, n)), 1) / np.sqrt(n)
+  k = 0
+  for size in pattern:
+    alpha = rng.uniform(1, 2)
+    t[k, k] = alpha
+    if size == 2:
+      beta, gamma = rng.uniform(0.5, 2), -rng.uniform(0.5, 2)
+      t[k, k + 1], t[k + 1, k], t[k + 1, k + 1] = beta, gamma, alpha
+    k += size
+  return t.astype(dtype)
+
+
+def _quasi_solve(a, b, c):
+  return np.asarray(jax.jit(st._sylvester_quasi_solve, static_argnums=3)(
+      a, b, c, None))
+
+
+def _layout_reference(t):
+  # The row positions of _sylvester_bump_layout by a sequential scan.
+  n = t.shape[0]
+  pos, p, i = [], 0, 0
+  while i < n:
+    if i + 1 < n and t[i + 1, i] != 0:
+      p += p % 2
+      pos += [p, p + 1]
+      p, i = p + 2, i + 2
+    else:
+      pos.append(p)
+      p, i = p + 1, i + 1
+  return np.array(pos)
+
+
+_PATTERNS = [(1,), (2,), (1, 2), (2, 1, 1, 2), (1, 2, 1, 2, 2, 1),
+             (1, 1, 2, 1, 2, 2, 2, 1, 2, 1, 1)]
+
+
+@pytest.mark.parametrize("pattern", _PATTERNS)
+def test_bump_layout(pattern):
+  rng = np.random.default_rng(len(pattern))
+  t = _real_schur_from_pattern(rng, pattern, np.float64)
+  n = t.shape[0]
+  expected = _layout_reference(t)
+  size = int(expected[-1]) + 1
+  pos, src, fits = jax.jit(st._sylvester_bump_layout, static_argnums=1)(
+      t, size + 2)
+  np.testing.assert_array_equal(pos, expected)
+  assert bool(fits)
+  # Every 2 x 2 block starts at an even index; src inverts pos.
+  for i in range(n - 1):
+    if t[i + 1, i] != 0:
+      assert expected[i] % 2 == 0
+  src = np.asarray(src)
+  np.testing.assert_array_equal(src[expected], np.arange(n))
+  dummies = np.setdiff1d(np.arange(size + 2), expected)
+  np.testing.assert_array_equal(src[dummies], n)
+  _, _, fits = jax.jit(st._sylvester_bump_layout, static_argnums=1)(
+      t, size - 1)
+  assert not bool(fits)
+
+
+@pytest.mark.parametrize(
+    "shape,dtype",
+    [((1, 1), np.float64), ((2, 3), np.float32), ((5, 2), np.float64),
+     ((7, 16), np.float32), ((16, 17), np.float64), ((33, 20), np.float64),
+     ((50, 64), np.float32)])
+def test_quasi_against_scipy(shape, dtype):
+  m, n = shape
+  rng = np.random.default_rng(m * 1000 + n)
+  x = lambda k: rng.standard_normal((k, k)) / np.sqrt(k) + 2 * np.eye(k)
+  a, b = scipy.linalg.schur(x(m))[0], scipy.linalg.schur(x(n))[0]
+  c = rng.standard_normal((m, n))
+  cast = lambda x: x.astype(dtype)
+  garbage = lambda t: t + 100 * np.tril(rng.standard_normal(t.shape), -2)
+  y = _quasi_solve(cast(garbage(a)), cast(garbage(b)), cast(c))
+  assert y.dtype == dtype
+  a, b, c = (cast(x).astype(np.float64) for x in (a, b, c))
+  expected = scipy.linalg.solve_sylvester(a, b, c)
+  err = np.abs(y - expected).max() / np.abs(expected).max()
+  assert err < _tol(dtype, m, n), err
+
+
+def test_quasi_batched():
+  rng = np.random.default_rng(7)
+  batch, m, n = (2, 3), 9, 14
+  x = lambda k: rng.standard_normal((*batch, k, k)) + 2 * np.eye(k)
+  schur = lambda x: np.stack([scipy.linalg.schur(xi)[0]
+                              for xi in x.reshape(-1, *x.shape[-2:])]
+                             ).reshape(x.shape)
+  a, b = schur(x(m)), schur(x(n))
+  c = rng.standard_normal((*batch, m, n))
+  y = _quasi_solve(a, b, c)
+  for idx in np.ndindex(*batch):
+    expected = scipy.linalg.solve_sylvester(a[idx], b[idx], c[idx])
+    err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
+    assert err < _tol(np.float64, m, n), (idx, err)
+
+
+def test_quasi_layout_overflow_falls_back():
+  # One real eigenvalue before each 2 x 2 block: every block needs a dummy
+  # row, more than the static layout holds, so the complex Schur path runs.
+  rng = np.random.default_rng(8)
+  pattern = (1, 2) * 30
+  a = _real_schur_from_pattern(rng, pattern, np.float64)
+  b = _real_schur_from_pattern(rng, (2, 1) * 5, np.float64)
+  n = a.shape[0]
+  size = st._sylvester_quasi_sizes(n, b.shape[0])[0]
+  assert not bool(st._sylvester_bump_layout(a, size)[2])
+  c = rng.standard_normal((n, b.shape[0]))
+  y = _quasi_solve(a, b, c)
+  expected = scipy.linalg.solve_sylvester(a, b, c)
+  np.testing.assert_allclose(y, expected, rtol=0,
+                             atol=_tol(np.float64, *c.shape) *
+                             np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quasi_singular_is_a_generalized_solution(dtype):
+  # lam(a) + lam(-a) = 0: singular pairs. For a consistent right-hand side
+  # c = a x + x (-a) the result solves the equation; it is finite always.
+  rng = np.random.default_rng(9)
+  a = _real_schur_from_pattern(rng, (2, 1, 2, 1), dtype)
+  x0 = rng.standard_normal(a.shape).astype(dtype)
+  c = a @ x0 - x0 @ a
+  y = _quasi_solve(a, -a, c)
+  assert np.all(np.isfinite(y))
+  eps = np.finfo(dtype).eps
+  np.testing.assert_allclose(a @ y - y @ a, c, rtol=0,
+                             atol=100 * eps * np.abs(c).max())
+  y = _quasi_solve(a, -a, rng.standard_normal(a.shape).astype(dtype))
+  assert np.all(np.isfinite(y))
+
+
+def test_pair_solve():
+  rng = np.random.default_rng(10)
+  a, b, c = (rng.standard_normal((2, 2, 5)) for _ in range(3))
+  y = np.asarray(jax.jit(st._sylvester_pair_solve)(a, b, c))
+  for k in range(5):
+    expected = scipy.linalg.solve_sylvester(a[..., k], b[..., k], c[..., k])
+    np.testing.assert_allclose(y[..., k], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_real_schur_eigenvalues_and_rotations():
+  rng = np.random.default_rng(11)
+  t = _real_schur_from_pattern(rng, (1, 2, 2, 1, 2), np.float64)
+  n = t.shape[0]
+  lam = np.asarray(jax.jit(st._real_schur_eigenvalues)(t))
+  t_c, z_c = jax.jit(st._real_schur_to_complex)(t, np.eye(n))
+  np.testing.assert_allclose(lam, np.diag(t_c), rtol=0, atol=1e-13)
+  # z_c = Q^H for the Q of _real_schur_rotation.
+  q = np.conj(np.asarray(z_c)).T
+  sn, dg = jax.jit(st._real_schur_rotation)(t)
+  x = rng.standard_normal((n, n)).astype(np.complex128)
+  for left, adjoint, expected in ((True, False, q @ x),
+                                  (True, True, q.conj().T @ x),
+                                  (False, False, x @ q),
+                                  (False, True, x @ q.conj().T)):
+    got = st._sylvester_rotate(x, sn, dg, left=left, adjoint=adjoint)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13)

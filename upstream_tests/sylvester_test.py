@@ -73,6 +73,16 @@ def _general(rng, batch, n, dtype, shift=3.0):
           + shift * np.eye(n)).astype(dtype)
 
 
+def _real_schur(rng, batch, n, dtype, shift=3.0):
+  # Real Schur forms (quasi-triangular, with 2 x 2 blocks for the complex
+  # conjugate pairs) of _general matrices, computed in float64.
+  x = _general(rng, batch, n, np.float64, shift)
+  t = np.empty_like(x)
+  for i in np.ndindex(batch):
+    t[i] = osp_linalg.schur(x[i])[0]
+  return t.astype(dtype)
+
+
 def _hermitian(rng, batch, n, dtype, shift=3.0):
   x = _random(rng, batch + (n, n), dtype) / np.sqrt(n)
   return ((x + np.conj(np.swapaxes(x, -1, -2))) / 2
@@ -276,6 +286,83 @@ class SylvesterSolveTest(jtu.JaxTestCase):
       jax.eval_shape(solve, f32(3, 3), f32(2, 2),
                      jax.ShapeDtypeStruct((3, 2), np.complex64))
 
+  @jtu.sample_product(
+      mn=[(1, 1), (2, 2), (5, 3), (16, 17), (30, 41)],
+      batch=[(), (2,)],
+      dtype=float_types,
+      transpose=[False, True],
+  )
+  def testQuasiTriangularAgainstScipy(self, mn, batch, dtype, transpose):
+    m, n = mn
+    rng = np.random.default_rng(m * 100 + n + 1)
+    a = _real_schur(rng, batch, m, dtype)
+    b = _real_schur(rng, batch, n, dtype)
+    c = _random(rng, batch + (m, n), dtype)
+    # Entries below the subdiagonal are ignored.
+    a_garbage = a + np.tril(_random(rng, a.shape, dtype), -2)
+    y = lax_linalg.sylvester_solve(a_garbage, b, c, quasi_triangular=True,
+                                   transpose=transpose)
+    op = (lambda x: np.swapaxes(x, -1, -2)) if transpose else (lambda x: x)
+    expected = _batched_scipy(op(a), op(b), c)
+    self.assertEqual(y.dtype, dtype)
+    self.assertAllClose(y, expected, rtol=_tol[dtype], atol=_tol[dtype])
+
+  @jtu.sample_product(dtype=float_types)
+  def testQuasiTriangularSingularPairs(self, dtype):
+    # lam(A) + lam(-A) = 0 for every eigenvalue: the equation is solved in
+    # the complex Schur bases with those components dropped. A consistent
+    # right-hand side gives an exact solution; any gives a finite one.
+    rng = np.random.default_rng(11)
+    a = _real_schur(rng, (), 6, dtype, shift=0.5)
+    x0 = _random(rng, (6, 6), dtype)
+    c = a @ x0 - x0 @ a
+    y = lax_linalg.sylvester_solve(a, -a, c, quasi_triangular=True)
+    self.assertAllClose(a @ y - y @ a, c, rtol=_tol[dtype], atol=_tol[dtype])
+    y = lax_linalg.sylvester_solve(a, -a, _random(rng, (6, 6), dtype),
+                                   quasi_triangular=True)
+    self.assertTrue(np.all(np.isfinite(y)))
+
+  @jtu.sample_product(transpose=[False, True])
+  def testQuasiTriangularDerivatives(self, transpose):
+    # Tangents of a and b keep their quasi-triangular pattern (perturbing a
+    # zero subdiagonal entry would create a 2 x 2 block), so derivatives are
+    # checked along such a direction, to second order.
+    dtype = np.float64
+    rng = np.random.default_rng(12)
+    a, b = _real_schur(rng, (), 7, dtype), _real_schur(rng, (), 5, dtype)
+    c = _random(rng, (7, 5), dtype)
+    pattern = lambda t: np.triu(np.ones_like(t)) + np.diag(
+        (np.diag(t, -1) != 0).astype(dtype), -1)
+    da = _random(rng, a.shape, dtype) * pattern(a)
+    db = _random(rng, b.shape, dtype) * pattern(b)
+    dc = _random(rng, c.shape, dtype)
+    f = lambda s: lax_linalg.sylvester_solve(
+        a + s * da, b + s * db, c + s * dc, quasi_triangular=True,
+        transpose=transpose)
+    jtu.check_grads(f, (0.,), order=2, modes=["fwd", "rev"])
+    solve = lambda c: lax_linalg.sylvester_solve(
+        a, b, c, quasi_triangular=True, transpose=transpose)
+    ct = _random(rng, c.shape, dtype)
+    transposed, = jax.linear_transpose(solve, c)(ct)
+    self.assertAllClose(np.sum(ct * solve(dc)), np.sum(transposed * dc),
+                        rtol=_tol[dtype], atol=_tol[dtype])
+    batched = jax.vmap(solve)(np.stack([c, dc]))
+    self.assertAllClose(batched[1], solve(dc), rtol=_tol[dtype],
+                        atol=_tol[dtype])
+
+  def testQuasiTriangularBadArgs(self):
+    f64 = lambda *s: jax.ShapeDtypeStruct(s, np.float64)
+    c128 = lambda *s: jax.ShapeDtypeStruct(s, np.complex128)
+    solve = partial(lax_linalg.sylvester_solve, quasi_triangular=True)
+    with self.assertRaisesRegex(ValueError, "quasi_triangular.*complex128"):
+      jax.eval_shape(solve, c128(3, 3), c128(2, 2), c128(3, 2))
+    with self.assertRaisesRegex(ValueError, "quasi_triangular.*diagonal=True"):
+      jax.eval_shape(partial(solve, diagonal=True), f64(3), f64(2),
+                     f64(3, 2))
+    with self.assertRaisesRegex(ValueError, "quasi_triangular.*broadening"):
+      jax.eval_shape(partial(solve, broadening=1e-3), f64(3, 3), f64(2, 2),
+                     f64(3, 2))
+
   def testPrimitiveIsExported(self):
     self.assertIs(jax.lax.linalg.sylvester_solve_p,
                   lax_linalg.sylvester_solve_p)
@@ -392,6 +479,29 @@ class SolveSylvesterTest(jtu.JaxTestCase):
     if np.dtype(dtype) in (np.float64, np.complex128):
       jtu.check_grads(lambda c: jsp_linalg.sylvester_solve(factors, c),
                       (cs[0],), order=2, modes=["fwd", "rev"])
+
+  @jtu.run_on_devices("cpu")
+  def testRealInputSolvesInRealArithmetic(self):
+    # Real Schur factors, used as they are: the primitive is bound with
+    # quasi_triangular=True. Broadening and complex right-hand sides convert
+    # them to complex Schur form (an O(n^2) rotation per 2 x 2 block).
+    rng = np.random.default_rng(13)
+    a, b = _general(rng, (), 6, np.float64), _general(rng, (), 4, np.float64)
+    c = _random(rng, (6, 4), np.float64)
+    jaxpr = str(jax.make_jaxpr(jsp_linalg.solve_sylvester)(a, b, c))
+    self.assertIn("quasi_triangular=True", jaxpr)
+    factors = jsp_linalg.sylvester_factor(a, b)
+    self.assertEqual(factors.t_a.dtype, np.float64)
+    expected = _batched_scipy(a, b, c)
+    self.assertAllClose(jsp_linalg.sylvester_solve(factors, c), expected,
+                        rtol=_tol[np.float64], atol=_tol[np.float64])
+    self.assertAllClose(
+        jsp_linalg.sylvester_solve(factors, c, broadening=1e-20), expected,
+        rtol=_tol[np.float64], atol=_tol[np.float64])
+    cc = c + 1j * _random(rng, (6, 4), np.float64)
+    self.assertAllClose(jsp_linalg.sylvester_solve(factors, cc),
+                        _batched_scipy(a, b, cc), rtol=_tol[np.complex128],
+                        atol=_tol[np.complex128])
 
   @jtu.run_on_devices("cpu")
   def testSingularEquationIsFinite(self):

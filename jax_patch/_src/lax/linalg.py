@@ -40,7 +40,8 @@ from jax._src.lax.linalg import (  # noqa: F401
 from jax._src.typing import Array, ArrayLike
 
 from jax_patch._src.lax.sylvester_triangular import (  # noqa: F401
-    _real_schur_to_complex, _sylvester_triangular_solve)
+    _real_schur_eigenvalues, _real_schur_to_complex, _sylvester_quasi_mask,
+    _sylvester_quasi_solve, _sylvester_triangular_solve)
 
 
 # Top-level functions in alphabetical order.
@@ -51,6 +52,7 @@ def sylvester_solve(
     c: ArrayLike,
     *,
     diagonal: bool = False,
+    quasi_triangular: bool = False,
     transpose: bool = False,
     rtol: float | None = None,
     broadening: float | None = None,
@@ -79,15 +81,26 @@ def sylvester_solve(
   Kågström's RECSY and LAPACK's ``trsyl3``). With ``diagonal=True`` the
   coefficients are diagonal, given as vectors (e.g. eigenvalues from
   :func:`eigh`), and the solve is elementwise:
-  :math:`Y_{ij} = C_{ij} / (a_i + b_j)`.
+  :math:`Y_{ij} = C_{ij} / (a_i + b_j)`. With ``quasi_triangular=True`` the
+  coefficients are real Schur forms (upper quasi-triangular, with a
+  :math:`2 \times 2` diagonal block per complex conjugate pair of
+  eigenvalues, as :func:`schur` returns for real input) and the solve runs in
+  real arithmetic, with those blocks solved in closed form; this avoids the
+  complex Schur form, which costs several times more to compute and to use.
 
-  Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` with
+  Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` (for
+  ``quasi_triangular``, a sum of eigenvalues of the diagonal blocks) with
   :math:`|d_{ij}| \le \mathrm{rtol} \cdot (\max|A| + \max|B|)` (maxima over
   the triangles of each matrix in the batch) is treated as exactly zero and
   its component of :math:`Y` is set to zero instead of :math:`\pm\infty`: the
   result is a generalized-inverse solution, and for ``diagonal=True`` exactly
   the Moore–Penrose one. This is what makes the degenerate-aware
-  :func:`eigh` derivative possible. Alternatively, ``broadening`` replaces
+  :func:`eigh` derivative possible. (For ``quasi_triangular``, an equation
+  with singular pairs is solved in the complex Schur bases obtained from the
+  real ones by a rotation per :math:`2 \times 2` block, at the cost of
+  complex arithmetic, and the real part of the result is returned.)
+  Alternatively, ``broadening``
+  replaces
   every reciprocal pivot :math:`1/d` by the Lorentzian
   :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth in the
   coefficients; ``rtol`` is then unused.
@@ -103,6 +116,10 @@ def sylvester_solve(
       ``c`` must have the same batch dimensions and the same floating-point
       or complex dtype.
     diagonal: If ``True``, ``a`` and ``b`` hold diagonals.
+    quasi_triangular: If ``True``, ``a`` and ``b`` are real upper
+      quasi-triangular: entries below the subdiagonal, and subdiagonal
+      entries that are zero to working precision, are ignored. Requires a
+      real dtype, ``diagonal=False`` and no ``broadening``.
     transpose: If ``True``, solves :math:`A^T Y + Y B^T = C` instead (not
       conjugated: this is the linear transpose of the solve).
     rtol: Relative tolerance below which a pivot counts as zero. Defaults to
@@ -117,7 +134,8 @@ def sylvester_solve(
   """
   return sylvester_solve_p.bind(
       lax.asarray(a), lax.asarray(b), lax.asarray(c), diagonal=diagonal,
-      transpose=transpose, rtol=rtol, broadening=broadening)
+      quasi_triangular=quasi_triangular, transpose=transpose, rtol=rtol,
+      broadening=broadening)
 
 
 # Primitive registration helper functions
@@ -362,7 +380,14 @@ def _eigh_jvp_rule(
 
 # Sylvester solve
 
-def _sylvester_solve_abstract_eval(a, b, c, *, diagonal, **_):
+def _sylvester_solve_abstract_eval(a, b, c, *, diagonal, quasi_triangular,
+                                   broadening, **_):
+  if quasi_triangular and (diagonal or broadening is not None or
+                           dtypes.issubdtype(c.dtype, np.complexfloating)):
+    raise ValueError(
+        "sylvester_solve: quasi_triangular=True needs real a, b and c, "
+        f"diagonal=False and broadening=None, got dtype {c.dtype}, "
+        f"diagonal={diagonal} and broadening={broadening}.")
   rank = 1 if diagonal else 2
   for name, x in (("a", a), ("b", b)):
     if x.ndim < rank or (not diagonal and x.shape[-1] != x.shape[-2]):
@@ -399,11 +424,14 @@ def _sylvester_diagonals(a, b, diagonal):
     return a, b
   return _extract_diagonal(a), _extract_diagonal(b)
 
-def _sylvester_inverse_pivots(a, b, *, diagonal, transpose, rtol, broadening):
+def _sylvester_inverse_pivots(a, b, *, diagonal, transpose, rtol, broadening,
+                              quasi_triangular=False):
   # The reciprocals of the pivots d_ij = a_ii + b_jj, with zero for singular
   # pairs: |d_ij| <= rtol (max|A| + max|B|), where the maxima run over the
   # referenced triangles so that the tolerance scales with the coefficients.
-  del transpose  # The pivots of op(A) Y + Y op(B) do not depend on op.
+  # The pivots of op(A) Y + Y op(B) do not depend on op; quasi_triangular
+  # excludes broadening, the only caller of this with it set.
+  del transpose, quasi_triangular
   da, db = _sylvester_diagonals(a, b, diagonal)
   d = da[..., :, None] + db[..., None, :]
   if broadening is not None:
@@ -424,7 +452,12 @@ def _sylvester_inverse_pivots(a, b, *, diagonal, transpose, rtol, broadening):
   return lax.select(singular, lax.full_like(d, 0),
                     one / lax.select(singular, one, d))
 
-def _sylvester_solve_impl(a, b, c, *, diagonal, transpose, rtol, broadening):
+def _sylvester_solve_impl(a, b, c, *, diagonal, quasi_triangular, transpose,
+                          rtol, broadening):
+  if quasi_triangular:
+    if transpose:
+      return _T(_sylvester_quasi_solve(b, a, _T(c), rtol))
+    return _sylvester_quasi_solve(a, b, c, rtol)
   inv = _sylvester_inverse_pivots(a, b, diagonal=diagonal, transpose=transpose,
                                   rtol=rtol, broadening=broadening)
   if diagonal:
@@ -436,22 +469,28 @@ def _sylvester_solve_impl(a, b, c, *, diagonal, transpose, rtol, broadening):
     return _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
   return _sylvester_triangular_solve(a, b, c, inv)
 
-def _sylvester_apply(a, b, y, *, diagonal, transpose):
-  # op(A) Y + Y op(B), reading only the referenced triangles of A and B.
-  # Either coefficient may be a symbolic zero (a tangent); not both.
+def _sylvester_apply(a, b, y, *, diagonal, transpose, masks=None):
+  # op(A) Y + Y op(B), reading only the referenced triangles of A and B, or
+  # the entries that masks select (quasi-triangular coefficients). Either
+  # coefficient may be a symbolic zero (a tangent); not both.
   dot = partial(lax.dot if y.ndim == 2 else lax.batch_matmul,
                 precision=lax.Precision.HIGHEST)
+  if masks is None:
+    part_a, part_b = _triu, _triu
+  else:
+    part = lambda mask, x: lax.select(mask, x, lax.full_like(x, 0))
+    part_a, part_b = partial(part, masks[0]), partial(part, masks[1])
   out = []
   if type(a) is not ad_util.Zero:
     if diagonal:
       out.append(a[..., :, None] * y)
     else:
-      out.append(dot(_T(_triu(a)) if transpose else _triu(a), y))
+      out.append(dot(_T(part_a(a)) if transpose else part_a(a), y))
   if type(b) is not ad_util.Zero:
     if diagonal:
       out.append(y * b[..., None, :])
     else:
-      out.append(dot(y, _T(_triu(b)) if transpose else _triu(b)))
+      out.append(dot(y, _T(part_b(b)) if transpose else part_b(b)))
   return out[0] if len(out) == 1 else out[0] + out[1]
 
 def _sylvester_pivot_tangent(a_dot, b_dot, y, diagonal):
@@ -466,7 +505,10 @@ def _sylvester_pivot_tangent(a_dot, b_dot, y, diagonal):
 def _sylvester_solve_jvp_rule(primals, tangents, **params):
   # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
   # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
-  # constant and Y vanishes on it, so this is exact.
+  # constant and Y vanishes on it, so this is exact. (For quasi-triangular
+  # coefficients with singular pairs, the generalized solution is taken in
+  # complex Schur bases that move with A and B, and the rule omits that
+  # motion; it is exact for nonsingular equations.)
   #
   # With broadening, the substitution is y_k = g(d_k) r_k with
   # r = C - S_off(Y), S_off the strictly triangular part of S, and
@@ -478,7 +520,10 @@ def _sylvester_solve_jvp_rule(primals, tangents, **params):
   a_dot, b_dot, c_dot = tangents
   diagonal, transpose = params["diagonal"], params["transpose"]
   broadening = params["broadening"]
-  apply = partial(_sylvester_apply, diagonal=diagonal, transpose=transpose)
+  masks = ((_sylvester_quasi_mask(a), _sylvester_quasi_mask(b))
+           if params["quasi_triangular"] else None)
+  apply = partial(_sylvester_apply, diagonal=diagonal, transpose=transpose,
+                  masks=masks)
   y = sylvester_solve_p.bind(a, b, c, **params)
   if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
     rhs, z = c_dot, None

@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from jax._src import dtypes
@@ -91,22 +89,49 @@ def _sylvester_leaf_matmul(x: Array, y: Array) -> Array:
   return lax.reduce_sum(x * y, (1,))
 
 
-def _sylvester_block_solve(a: Array, b: Array, c: Array, inv_diag: Array
-                           ) -> Array:
-  """Solves a Y + Y b = c for [..., s, s] blocks by a grid of leaves."""
+def _sylvester_pair_solve(a: Array, b: Array, c: Array) -> Array:
+  """Solves a Y + Y b = c for general 2 x 2 a and b, all [2, 2, ...]."""
+  # With t = tr b, det b and adj(b) = t I - b, Cayley-Hamilton
+  # (b^2 = t b - det(b) I) gives, for S(Y) = a Y + Y b,
+  #   a S(Y) + S(Y) adj(b) = (a^2 + t a + det(b) I) Y = P Y,
+  # so Y = adj(P) (a c + c adj(b)) / det(P), in closed form. det(P) is the
+  # product of the four pivots alpha_i + beta_j over the eigenvalues of a and
+  # b: zero exactly when the equation is singular (dlasy2 solves the same 4 x 4
+  # system by Gaussian elimination).
+  e = _sylvester_entry
+  a00, a01, a10, a11 = e(a, 0, 0), e(a, 0, 1), e(a, 1, 0), e(a, 1, 1)
+  b00, b01, b10, b11 = e(b, 0, 0), e(b, 0, 1), e(b, 1, 0), e(b, 1, 1)
+  c00, c01, c10, c11 = e(c, 0, 0), e(c, 0, 1), e(c, 1, 0), e(c, 1, 1)
+  t = b00 + b11
+  det_b = b00 * b11 - b01 * b10
+  p00 = a00 * a00 + a01 * a10 + t * a00 + det_b
+  p11 = a11 * a11 + a01 * a10 + t * a11 + det_b
+  p01, p10 = a01 * (a00 + a11 + t), a10 * (a00 + a11 + t)
+  r00 = a00 * c00 + a01 * c10 + c00 * b11 - c01 * b10
+  r01 = a00 * c01 + a01 * c11 - c00 * b01 + c01 * b00
+  r10 = a10 * c00 + a11 * c10 + c10 * b11 - c11 * b10
+  r11 = a10 * c01 + a11 * c11 - c10 * b01 + c11 * b00
+  inv_det = lax.full_like(p00, 1) / (p00 * p11 - p01 * p10)
+  return _sylvester_stack(
+      [[(p11 * r00 - p01 * r10) * inv_det, (p11 * r01 - p01 * r11) * inv_det],
+       [(p00 * r10 - p10 * r00) * inv_det, (p00 * r11 - p10 * r01) * inv_det]])
+
+
+def _sylvester_grid_solve(a: Array, b: Array, c: Array, inv_diag: Array | None,
+                          t: int, solve_leaf) -> Array:
+  """Solves a Y + Y b = c, all [s, s, ...], as a grid of t x t leaves."""
   # Leaves in the order of the substitution (bottom to top, left to right),
   # each with its right-hand side updated by the solved leaves below it and
-  # left of it, all unrolled: the block is small, and every operation is
-  # elementwise on the batch.
-  *batch, s, _ = c.shape
-  t = _SYLVESTER_LEAF_SIZE
+  # left of it, all unrolled: the grid is small, and every operation is
+  # elementwise on the trailing batch dimensions.
+  s, _, *rest = c.shape
   g = s // t
-  size = math.prod(batch)
-  def leaves(x):  # [..., s, s] -> [g, g, t, t, size]
-    x = x.reshape(size, g, t, g, t)
-    return lax.transpose(x, (1, 3, 2, 4, 0))
-  a, b, c, inv_diag = map(leaves, (a, b, c, inv_diag))
-  leaf = lambda x, k, l: _sylvester_entry(x, k, l)
+  perm = (0, 2, 1, 3, *range(4, 4 + len(rest)))
+  leaves = lambda x: lax.transpose(x.reshape(g, t, g, t, *rest), perm)
+  a, b, c = map(leaves, (a, b, c))
+  if inv_diag is not None:
+    inv_diag = leaves(inv_diag)
+  leaf = _sylvester_entry
   y = [[None] * g for _ in range(g)]
   for k in reversed(range(g)):
     for l in range(g):
@@ -115,10 +140,32 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, inv_diag: Array
         rhs = rhs - _sylvester_leaf_matmul(leaf(a, k, k2), y[k2][l])
       for l2 in range(l):
         rhs = rhs - _sylvester_leaf_matmul(y[k][l2], leaf(b, l2, l))
-      y[k][l] = _sylvester_leaf_solve(leaf(a, k, k), leaf(b, l, l), rhs,
-                                      leaf(inv_diag, k, l))
-  y = lax.transpose(_sylvester_stack(y), (4, 0, 2, 1, 3))
-  return y.reshape(*batch, s, s)
+      y[k][l] = solve_leaf(leaf(a, k, k), leaf(b, l, l), rhs,
+                           None if inv_diag is None else leaf(inv_diag, k, l))
+  return lax.transpose(_sylvester_stack(y), perm).reshape(s, s, *rest)
+
+
+def _sylvester_block_solve(a: Array, b: Array, c: Array,
+                           inv_diag: Array | None) -> Array:
+  """Solves a Y + Y b = c for [..., s, s] blocks by a grid of leaves."""
+  # Leaves of _SYLVESTER_LEAF_SIZE solved by elementwise substitution, or,
+  # if inv_diag is None, for quasi-triangular a and b whose 2 x 2 diagonal
+  # blocks start at even indices, as grids of those 2 x 2 blocks solved in
+  # closed form.
+  *batch, s, _ = c.shape
+  nb = len(batch)
+  perm = (nb, nb + 1, *range(nb))
+  to_leaves = lambda x: lax.transpose(x, perm)
+  a, b, c = map(to_leaves, (a, b, c))
+  if inv_diag is None:
+    solve_leaf = lambda a, b, c, _: _sylvester_grid_solve(
+        a, b, c, None, 2, lambda a, b, c, _: _sylvester_pair_solve(a, b, c))
+  else:
+    inv_diag = to_leaves(inv_diag)
+    solve_leaf = _sylvester_leaf_solve
+  y = _sylvester_grid_solve(a, b, c, inv_diag, _SYLVESTER_LEAF_SIZE,
+                            solve_leaf)
+  return lax.transpose(y, (*range(2, nb + 2), 0, 1))
 
 
 def _sylvester_blocks(x: Array, s: int) -> Array:
@@ -190,8 +237,9 @@ def _sylvester_panel_dot(x: Array, y: Array, dtype) -> Array:
   return lax.complex(part(0, 0) - part(1, 1), part(0, 1) + part(1, 0))
 
 
-def _sylvester_wavefront(a: Array, b: Array, c: Array, inv_diag: Array,
-                         s: int) -> Array:
+def _sylvester_wavefront(a: Array, b: Array, c: Array,
+                         inv_diag: Array | None, s: int,
+                         dummy: Array | None = None) -> Array:
   """Solves a Y + Y b = c by anti-diagonal sweeps over s x s blocks."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
   # below the diagonal, r <= q. Block (K, L) of Y depends on the blocks below
@@ -200,7 +248,8 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, inv_diag: Array,
   # (anti-diagonal d when rows are counted from the bottom) are independent
   # and are solved together at step d, d = 0..r+q-2, after their right-hand
   # sides are brought up to date by two batched products over K:
-  #   C[K, L_K] - sum_{j>0} A[K, K+j] Y[K+j, L_K] - sum_{j>0} Y[K, L_K-j] B[L_K-j, L_K],
+  #   C[K, L_K] - sum_{j>0} A[K, K+j] Y[K+j, L_K]
+  #             - sum_{j>0} Y[K, L_K-j] B[L_K-j, L_K],
   # in which Y[K+j, L_K] and Y[K, L_K-j] were solved at step d - j. The first
   # sum reads a rolling buffer ra[K, :] of Y[K+j, L_K], shifted by one block
   # each step; the second a window of the history h[K, :, d', :] of the
@@ -209,8 +258,11 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, inv_diag: Array,
   # Only the r updated blocks are written per step (a lazy, left-looking
   # update, unlike trsyl3's eager one), and both products have long
   # contractions. Blocks with L_K outside [0, q) have c = inv_diag = 0 and
-  # give 0. Jonsson & Kagstrom, "Recursive blocked algorithms for solving
-  # triangular systems", ACM TOMS 28 (2002); LAPACK trsyl3.
+  # give 0 (with inv_diag None, a and b are quasi-triangular, see
+  # _sylvester_block_solve, and such blocks give finite values that are
+  # multiplied by zero blocks only). Jonsson & Kagstrom, "Recursive blocked
+  # algorithms for solving triangular systems", ACM TOMS 28 (2002); LAPACK
+  # trsyl3.
   *batch, m, n = c.shape
   nb = len(batch)
   r, q = m // s, n // s
@@ -223,12 +275,20 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, inv_diag: Array,
   # r - 1 - K; likewise inv_diag.
   by_step = lambda x: lax.rev(
       _sylvester_skew(lax.rev(_sylvester_blocks(x, s), (nb,)), nb), (nb,))
-  cs, inv_s = by_step(c), by_step(inv_diag)
+  cs = by_step(c)
+  inv_s = None if inv_diag is None else by_step(inv_diag)
   a_blocks, b_blocks = _sylvester_blocks(a, s), _sylvester_blocks(b, s)
   a_diag = _sylvester_unskew(a_blocks, nb, 1).reshape(*batch, r, s, s)
   b_diag = _sylvester_unskew(b_blocks, nb, 1).reshape(*batch, q, s, s)
-  b_diag = lax.pad(b_diag, zero, [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] +
-                   [(0, 0, 0)] * 2)
+  # Windows of b's diagonal blocks over L_K, padded for the blocks outside
+  # the grid with 0 or, for quasi-triangular a and b, with dummy * I, which
+  # keeps their (discarded) closed-form solves finite.
+  pad_block = lax.full((*batch, r - 1, s, s), 0, dtype)
+  if dummy is not None:
+    pad_block = pad_block + lax.broadcast_in_dim(
+        dummy, pad_block.shape, tuple(range(nb))) * lax.broadcast_in_dim(
+            lax._eye(dtype, (s, s)), pad_block.shape, (nb + 1, nb + 2))
+  b_diag = lax.concatenate([pad_block, b_diag, pad_block], nb)
   # a_row[K, i] = A[K, K + r - 1 - i], i = 0..r-2: the blocks right of the
   # diagonal, farthest first (the order of ra), as [..., r, s(2), (r-1) s].
   a_row = lax.rev(slicing.slice_in_dim(
@@ -268,6 +328,7 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, inv_diag: Array,
           hw.reshape(*batch, r, s2, (q - 1) * s), bw, dtype)
     y = _sylvester_block_solve(
         a_diag, slicing.dynamic_slice_in_dim(b_diag, d, r, axis=nb), rhs,
+        None if inv_s is None else
         slicing.dynamic_index_in_dim(inv_s, d, axis=nb + 1, keepdims=False))
     h = slicing.dynamic_update_index_in_dim(
         h, _sylvester_split_complex(y, -2), d + q - 1, axis=nb + 2)
@@ -295,7 +356,9 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, inv_diag: Array,
 
 
 def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
-                                inv_diag: Array) -> Array:
+                                inv_diag: Array,
+                                block_size: int = _SYLVESTER_BLOCK_SIZE
+                                ) -> Array:
   """Y with a Y + Y b = c, a and b upper triangular, pivots given inverted."""
   # Computes exactly the substitution
   #   y[i,j] = inv_diag[i,j] (c[i,j] - sum_{k>i} a[i,k] y[k,j]
@@ -313,9 +376,8 @@ def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
     # fewer row blocks than column blocks.
     return _sylvester_flip_t(_sylvester_triangular_solve(
         _sylvester_flip_t(b), _sylvester_flip_t(a), _sylvester_flip_t(c),
-        _sylvester_flip_t(inv_diag)))
-  t = _SYLVESTER_LEAF_SIZE
-  s = min(_SYLVESTER_BLOCK_SIZE, -(-m // t) * t)
+        _sylvester_flip_t(inv_diag), block_size))
+  s = _sylvester_block_size(m, block_size)
   # Pad to whole blocks at the bottom and right: zero coefficients and
   # inv_diag = 0 decouple the padding, whose unknowns come out 0.
   pm, pn = -m % s, -n % s
@@ -327,6 +389,143 @@ def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
   inv_diag = lax.pad(inv_diag, zero, [*batch_pad, (0, pm, 0), (0, pn, 0)])
   y = _sylvester_wavefront(a, b, c, inv_diag, s)
   return slicing.slice(y, (0,) * (nb + 2), (*batch, m, n))
+
+
+def _sylvester_block_size(m: int, block_size: int = _SYLVESTER_BLOCK_SIZE
+                          ) -> int:
+  # At most block_size, and no more than m rounded up to whole leaves.
+  t = _SYLVESTER_LEAF_SIZE
+  return min(block_size, -(-m // t) * t)
+
+
+def _sylvester_take(x: Array, idx: Array, axis: int) -> Array:
+  """x[..., idx[...], ...] along axis, idx batched like x's leading dims."""
+  # x: [..., n, ...] with the batch dimensions of idx: [..., p] in front.
+  nb = idx.ndim - 1
+  x = _sylvester_swap(x, axis, nb) if axis != nb else x
+  dnums = slicing.GatherDimensionNumbers(
+      offset_dims=tuple(range(nb + 1, x.ndim)), collapsed_slice_dims=(nb,),
+      start_index_map=(nb,), operand_batching_dims=tuple(range(nb)),
+      start_indices_batching_dims=tuple(range(nb)))
+  out = slicing.gather(x, lax.expand_dims(idx, (idx.ndim,)), dnums,
+                       slice_sizes=(*(1,) * (nb + 1), *x.shape[nb + 1:]),
+                       mode=slicing.GatherScatterMode.PROMISE_IN_BOUNDS)
+  return _sylvester_swap(out, axis, nb) if axis != nb else out
+
+
+def _sylvester_bump_layout(t: Array, size: int) -> tuple[Array, Array, Array]:
+  """Where the rows of a real Schur form go so that its 2 x 2 blocks are even.
+
+  Returns pos [..., n], the new index of each row; src [..., size], the old
+  index of each new row (n for a dummy row); and whether the n rows and the
+  dummies they need fit in size.
+  """
+  # A bump (2 x 2 block) at rows (k, k+1) must start at an even index. After
+  # an aligned bump the next index is even again, so a bump needs one dummy
+  # row before it exactly when an odd number of real eigenvalues separates it
+  # from the previous bump (or from the top).
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  if n < 2:
+    pos = lax.full((*batch, n), 0, np.int32)
+    src = lax.broadcast_in_dim(
+        lax.select(lax.iota(np.int32, size) < n, lax.full((size,), 0, np.int32),
+                   lax.full((size,), n, np.int32)), (*batch, size), (nb,))
+    return pos, src, lax.full(batch, n <= size, np.bool_)
+  start = _sylvester_bumps(t)
+  no = lax.full((*batch, 1), False, np.bool_)
+  second = lax.concatenate([no, start], nb)
+  start = lax.concatenate([start, no], nb)
+  as_int = lambda x: lax.convert_element_type(x, np.int32)
+  real = as_int(~start & ~second)
+  reals_before = control_flow.cumsum(real, axis=nb) - real
+  # Reals before the last bump that starts before each row.
+  last = control_flow.cummax(
+      lax.select(start, reals_before, lax.full_like(reals_before, 0)), axis=nb)
+  last = lax.pad(slicing.slice_in_dim(last, 0, n - 1, axis=nb), np.int32(0),
+                 [(0, 0, 0)] * nb + [(1, 0, 0)])
+  need = as_int(start) * ((reals_before - last) % 2)
+  pos = lax.broadcasted_iota(np.int32, (*batch, n), nb) + control_flow.cumsum(
+      need, axis=nb)
+  fits = slicing.index_in_dim(pos, n - 1, nb, keepdims=False) < size
+  # src by comparison, O(n size): src[p] = i where pos[i] == p, else n.
+  shape = (*batch, size, n)
+  hit = (lax.broadcast_in_dim(pos, shape, (*range(nb), nb + 1)) ==
+         lax.broadcasted_iota(np.int32, shape, nb))
+  i = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  src = lax.reduce_min(lax.select(hit, i, lax.full_like(i, n)), (nb + 1,))
+  return pos, src, fits
+
+
+def _sylvester_pad_quasi(t: Array, src: Array, dummy: Array) -> Array:
+  """t with rows and columns moved to src's layout, dummy on new diagonals."""
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  zero = lax._zero(t)
+  t = lax.pad(t, zero, [(0, 0, 0)] * nb + [(0, 1, 0), (0, 1, 0)])
+  t = _sylvester_take(_sylvester_take(t, src, nb), src, nb + 1)
+  size = src.shape[-1]
+  is_dummy = src == n
+  eye = lax.broadcasted_iota(np.int32, (size, size), 0) == (
+      lax.broadcasted_iota(np.int32, (size, size), 1))
+  on_dummy_diag = lax.broadcast_in_dim(
+      is_dummy, (*batch, size, size), (*range(nb), nb)) & lax.broadcast_in_dim(
+          eye, (*batch, size, size), (nb, nb + 1))
+  return lax.select(on_dummy_diag, lax.broadcast_in_dim(
+      dummy, t.shape, tuple(range(nb))), t)
+
+
+def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
+                                      size_a: int, size_b: int
+                                      ) -> tuple[Array, Array]:
+  """Y with a Y + Y b = c for real quasi-triangular (real Schur) a and b.
+
+  Returns Y and whether the layout fitted (see below); where it did not, Y
+  is garbage. The equation must be nonsingular.
+  """
+  # Each 2 x 2 diagonal block (bump) is moved to an even index by inserting
+  # decoupled dummy rows and columns (zero off the diagonal, zero right-hand
+  # side, so zero unknowns) in front of it, to sizes size_a and size_b, which
+  # must be multiples of the block size used (see _sylvester_quasi_sizes); the
+  # wavefront then solves 2 x 2 blocks of unknowns in closed form. The
+  # dummies' diagonal value exceeds every eigenvalue's modulus (bounded by
+  # twice the largest entry of the tridiagonal band), so that no dummy pivot
+  # vanishes.
+  *batch, m, n = c.shape
+  nb = len(batch)
+  a = lax.select(_sylvester_quasi_mask(a), a, lax.full_like(a, 0))
+  b = lax.select(_sylvester_quasi_mask(b), b, lax.full_like(b, 0))
+  band = lambda x: lax.reduce_max(abs(x - _triu(x, 2)), (nb, nb + 1))
+  dummy = lax.convert_element_type(
+      1 + 2 * (band(a) + band(b)), a.dtype) if m and n else None
+  pos_a, src_a, fits_a = _sylvester_bump_layout(a, size_a)
+  pos_b, src_b, fits_b = _sylvester_bump_layout(b, size_b)
+  a_p = _sylvester_pad_quasi(a, src_a, dummy)
+  b_p = _sylvester_pad_quasi(b, src_b, dummy)
+  zero = lax._zero(c)
+  c_p = lax.pad(c, zero, [(0, 0, 0)] * nb + [(0, 1, 0), (0, 1, 0)])
+  c_p = _sylvester_take(_sylvester_take(c_p, src_a, nb), src_b, nb + 1)
+  s = _sylvester_block_size(min(size_a, size_b))
+  if size_a > size_b:
+    y_p = _sylvester_flip_t(_sylvester_wavefront(
+        _sylvester_flip_t(b_p), _sylvester_flip_t(a_p), _sylvester_flip_t(c_p),
+        None, s, dummy))
+  else:
+    y_p = _sylvester_wavefront(a_p, b_p, c_p, None, s, dummy)
+  y = _sylvester_take(_sylvester_take(y_p, pos_a, nb), pos_b, nb + 1)
+  return y, fits_a & fits_b
+
+
+def _sylvester_quasi_sizes(m: int, n: int) -> tuple[int, int]:
+  """Static sizes for _sylvester_quasi_triangular_solve."""
+  # Room for one dummy per 16 rows, rounded up to whole blocks: at most one
+  # dummy per real eigenvalue is needed, and a random real matrix has about
+  # sqrt(2 n / pi) of them (14 at n = 300). The caller falls back to the
+  # complex Schur form when a layout does not fit.
+  room = lambda k: k + k // 16 + 2
+  s = _sylvester_block_size(room(min(m, n)))
+  size = lambda k: -(-room(k) // s) * s
+  return size(m), size(n)
 
 
 def _sylvester_diag(x: Array, offset: int) -> Array:
@@ -362,26 +561,80 @@ def _sylvester_tridiag_apply(x: Array, lo: Array, dg: Array, up: Array,
           shifted(up, 0, 1) * shift_x(0, 1, 1, n))
 
 
-def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
-  """Complex Schur pair (t_c, z_c) from a real one, z t z^T = z_c t_c z_c^H."""
+def _sylvester_bumps(t: Array) -> Array:
+  """[..., n - 1] flags: whether t[k+1, k] is the bump of a 2 x 2 block."""
+  # Subdiagonal entries that are zero to working precision relative to their
+  # diagonal neighbours are not bumps. A real Schur form has no adjacent
+  # bumps; if given some, the first of each run is kept.
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  eps = dtypes.finfo(t.dtype).eps
+  diag = _sylvester_diag(t, 0)
+  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
+  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
+  bump = lax.abs(_sylvester_diag(t, -1)) > eps * (lax.abs(a) + lax.abs(d))
+  after = lax.pad(bump, False, [(0, 0, 0)] * nb + [(1, 0, 0)])
+  return bump & ~slicing.slice_in_dim(after, 0, n - 1, axis=nb)
+
+
+def _sylvester_quasi_mask(t: Array) -> Array:
+  """The entries of a quasi-triangular t in use: upper triangle and bumps."""
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  shape = (*batch, n, n)
+  rows = lax.broadcasted_iota(np.int32, shape, nb)
+  cols = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  if n < 2:
+    return rows <= cols
+  bump = lax.pad(_sylvester_bumps(t), False, [(0, 0, 0)] * nb + [(0, 1, 0)])
+  bump = lax.broadcast_in_dim(bump, shape, (*range(nb), nb + 1))
+  return (rows <= cols) | ((rows == cols + 1) & bump)
+
+
+def _real_schur_eigenvalues(t: Array) -> Array:
+  """The eigenvalues of a real Schur form t, in the order of its diagonal."""
+  # For a bump [[a, b], [c, d]] at k: lam = (a + d) / 2 + sqrt(((a - d) / 2)^2
+  # + b c) at k and its conjugate at k + 1.
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  dtype = dtypes.to_complex_dtype(t.dtype)
+  diag = lax.convert_element_type(_sylvester_diag(t, 0), dtype)
+  if n < 2:
+    return diag
+  bump = _sylvester_bumps(t)
+  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
+  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
+  bc = lax.convert_element_type(_sylvester_diag(t, 1) * _sylvester_diag(t, -1),
+                                dtype)
+  half = (a - d) / 2
+  lam = (a + d) / 2 + lax.sqrt(half * half + bc)
+  no = lax.full((*batch, 1), False, np.bool_)
+  zero = lax.full((*batch, 1), 0, dtype)
+  first = lax.concatenate([bump, no], nb)
+  second = lax.concatenate([no, bump], nb)
+  return lax.select(first, lax.concatenate([lam, zero], nb), lax.select(
+      second, lax.conj(lax.concatenate([zero, lam], nb)), diag))
+
+
+def _real_schur_rotation(t: Array) -> tuple[Array, Array]:
+  """The unitary Q with Q t Q^H upper triangular, for a real Schur form t.
+
+  Q is block diagonal with a 2 x 2 rotation per bump, returned as (sn, dg):
+  Q = tridiag(-sn, dg, sn), complex, with sn [..., n - 1] and dg [..., n].
+  """
   # As scipy.linalg.rsf2csf: for each 2 x 2 bump [[a, b], [c, d]] at rows
   # (k, k+1) of the quasi-triangular t, with eigenvalue lam and
   #   mu = lam - d,  rho = hypot(|mu|, c),  G = [[conj(mu), c], [-c, mu]] / rho,
-  # the unitary G zeroes the bump: t <- G t G^H, z <- z G^H. Bumps never touch
-  # (the real Schur form has no adjacent ones), so the rotations act on
-  # disjoint pairs of rows and columns, commute, and each sees its bump as in
-  # the input. They are therefore all applied at once as one block diagonal
-  # Q with 2 x 2 blocks G: t_c = Q t Q^H, z_c = z Q^H, in O(n^2) with no loop
-  # (a fori_loop over the bumps, as jax.scipy.linalg.rsf2csf does, makes XLA
-  # copy t on every step).
+  # the unitary G zeroes the bump: t <- G t G^H. Bumps never touch (the real
+  # Schur form has no adjacent ones), so the rotations act on disjoint pairs
+  # of rows and columns, commute, and each sees its bump as in the input.
+  # They are therefore all applied at once as one block diagonal Q with 2 x 2
+  # blocks G, in O(n^2) with no loop (a fori_loop over the bumps, as
+  # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step).
   *batch, n, _ = t.shape
   nb = len(batch)
   dtype = dtypes.to_complex_dtype(t.dtype)
   t = lax.convert_element_type(t, dtype)
-  z = lax.convert_element_type(z, dtype)
-  if n < 2:
-    return t, z
-  eps = dtypes.finfo(dtype).eps
   diag = _sylvester_diag(t, 0)
   a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
   d = slicing.slice_in_dim(diag, 1, n, axis=nb)
@@ -390,10 +643,7 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   half = (a - d) / 2
   mu = half + lax.sqrt(half * half + b * c)
   rho = lax.sqrt(lax.real(mu * lax.conj(mu)) + lax.real(c * lax.conj(c)))
-  bump = lax.abs(c) > eps * (lax.abs(a) + lax.abs(d))
-  # Guard against adjacent flags, which a real Schur form does not have.
-  after = lax.pad(bump, False, [(0, 0, 0)] * nb + [(1, 0, 0)])
-  bump = bump & ~slicing.slice_in_dim(after, 0, n - 1, axis=nb)
+  bump = _sylvester_bumps(t)
   rho = lax.convert_element_type(rho, dtype)
   cs = lax.select(bump, mu / rho, lax.full_like(mu, 1))
   sn = lax.select(bump, c / rho, lax.full_like(mu, 0))
@@ -401,11 +651,102 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   one = lax.full((*batch, 1), 1, dtype)
   dg = (lax.concatenate([lax.conj(cs), one], nb) *
         lax.concatenate([one, cs], nb))
-  # t <- Q t on the rows, then t <- t Q^H and z <- z Q^H on the columns:
-  # (x Q^H)[:, j] = sum_l x[:, l] conj(Q[j, l]).
-  t = _sylvester_tridiag_apply(t, -sn, dg, sn, axis=-2)
-  lo, dg, up = lax.conj(-sn), lax.conj(dg), lax.conj(sn)
-  t = _sylvester_tridiag_apply(t, lo, dg, up, axis=-1)
-  z = _sylvester_tridiag_apply(z, lo, dg, up, axis=-1)
+  return sn, dg
+
+
+def _sylvester_rotate(x: Array, sn: Array, dg: Array, *, left: bool,
+                      adjoint: bool) -> Array:
+  """Q x, Q^H x, x Q or x Q^H for Q = tridiag(-sn, dg, sn)."""
+  # _sylvester_tridiag_apply computes M x (axis -2) or x M^T (axis -1) for
+  # M = tridiag(lo, dg, up), and Q^H = tridiag(conj(sn), conj(dg), -conj(sn)).
+  if left:
+    # M = Q or Q^H.
+    lo, dg, up = ((lax.conj(sn), lax.conj(dg), -lax.conj(sn)) if adjoint else
+                  (-sn, dg, sn))
+  else:
+    # M = conj(Q) (x Q^H = x conj(Q)^T) or Q^T.
+    lo, dg, up = ((-lax.conj(sn), lax.conj(dg), lax.conj(sn)) if adjoint else
+                  (sn, dg, -sn))
+  return _sylvester_tridiag_apply(x, lo, dg, up, axis=-2 if left else -1)
+
+
+def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
+  """Complex Schur pair (t_c, z_c) from a real one, z t z^T = z_c t_c z_c^H."""
+  # t_c = Q t Q^H and z_c = z Q^H with Q from _real_schur_rotation.
+  n = t.shape[-1]
+  dtype = dtypes.to_complex_dtype(t.dtype)
+  t = lax.convert_element_type(t, dtype)
+  z = lax.convert_element_type(z, dtype)
+  if n < 2:
+    return t, z
+  sn, dg = _real_schur_rotation(t)
+  t = _sylvester_rotate(_sylvester_rotate(t, sn, dg, left=True, adjoint=False),
+                        sn, dg, left=False, adjoint=True)
+  z = _sylvester_rotate(z, sn, dg, left=False, adjoint=True)
   # The bumps are zero up to rounding; make t_c exactly upper triangular.
   return _triu(t), z
+
+
+def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
+                           rtol: float | None) -> Array:
+  """Y with a Y + Y b = c for real Schur forms a and b, in real arithmetic.
+
+  Pivots lam_i(a) + lam_j(b) with modulus at most rtol (max|a| + max|b|)
+  (over the entries in use) are singular, and their components of Y are zero
+  in the basis of the complex Schur forms, as for triangular factors.
+  """
+  # Nonsingular equations whose bumps fit the static layout (see
+  # _sylvester_quasi_triangular_solve) are solved in real arithmetic.
+  # Otherwise the complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation)
+  # give T_a Y_c + Y_c T_b = Q c Q'^H, solved with the singular components
+  # dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its conjugate are the
+  # generalized solutions in the bases Q and conj(Q), and their mean is real.
+  *batch, m, n = c.shape
+  nb = len(batch)
+  if m == 0 or n == 0:
+    return c
+  a = lax.select(_sylvester_quasi_mask(a), a, lax.full_like(a, 0))
+  b = lax.select(_sylvester_quasi_mask(b), b, lax.full_like(b, 0))
+  if rtol is None:
+    rtol = max(m, n) * float(dtypes.finfo(c.dtype).eps)
+  red = lambda x: lax.reduce_max(lax.abs(x), (nb, nb + 1))
+  tol = rtol * (red(a) + red(b))
+  tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
+  pivots = lambda da, db: (
+      lax.broadcast_in_dim(da, (*batch, m, n), (*range(nb), nb)) +
+      lax.broadcast_in_dim(db, (*batch, m, n), (*range(nb), nb + 1)))
+  singular = lax.abs(pivots(_real_schur_eigenvalues(a),
+                            _real_schur_eigenvalues(b))) <= tol
+  size_a, size_b = _sylvester_quasi_sizes(m, n)
+  fits = (_sylvester_bump_layout(a, size_a)[2] &
+          _sylvester_bump_layout(b, size_b)[2])
+  all_ = lambda x: lax.reduce_and(x, tuple(range(x.ndim)))
+  fast = all_(fits) & ~lax.reduce_or(singular, tuple(range(singular.ndim)))
+
+  def real_solve(a, b, c):
+    return _sylvester_quasi_triangular_solve(a, b, c, size_a, size_b)[0]
+
+  def complex_solve(a, b, c):
+    sn_a, dg_a = _real_schur_rotation(a)
+    sn_b, dg_b = _real_schur_rotation(b)
+    to_complex = lambda x: lax.convert_element_type(
+        x, dtypes.to_complex_dtype(x.dtype))
+    rot = lambda x, sn, dg, left, adj: _sylvester_rotate(
+        x, sn, dg, left=left, adjoint=adj)
+    t_a = _triu(rot(rot(to_complex(a), sn_a, dg_a, True, False),
+                    sn_a, dg_a, False, True))
+    t_b = _triu(rot(rot(to_complex(b), sn_b, dg_b, True, False),
+                    sn_b, dg_b, False, True))
+    f = rot(rot(to_complex(c), sn_a, dg_a, True, False), sn_b, dg_b, False,
+            True)
+    d = pivots(_sylvester_diag(t_a, 0), _sylvester_diag(t_b, 0))
+    drop = lax.abs(d) <= tol
+    one = lax.full_like(d, 1)
+    inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
+    # The rare path: leaf-sized blocks keep its compile time short (0.4
+    # instead of 3 s), at about twice the run time of the fast path's blocks.
+    y = _sylvester_triangular_solve(t_a, t_b, f, inv, _SYLVESTER_LEAF_SIZE)
+    y = rot(rot(y, sn_a, dg_a, True, True), sn_b, dg_b, False, False)
+    return lax.real(y)
+
+  return control_flow.cond(fast, real_solve, complex_solve, a, b, c)
