@@ -831,17 +831,8 @@ def sylvester_factor(a: ArrayLike, b: ArrayLike, *,
   a = jnp.broadcast_to(a, batch + a.shape[-2:])
   b = jnp.broadcast_to(b, batch + b.shape[-2:])
   a, b = lax.stop_gradient(a), lax.stop_gradient(b)
-  if a.shape == b.shape:
-    # One batched factorization: jaxlib runs the batch of a LAPACK call in
-    # parallel (two real Schur forms at n = 300 take 37 instead of 67 ms on
-    # two cores when the BLAS is single-threaded), and GPU solvers batch.
-    t, z, z_inv = _factor_one(jnp.stack([a, b]), method)
-    t_a, t_b = t[0], t[1]
-    z_a, z_b = z[0], z[1]
-    z_a_inv, z_b_inv = (None, None) if z_inv is None else (z_inv[0], z_inv[1])
-  else:
-    t_a, z_a, z_a_inv = _factor_one(a, method)
-    t_b, z_b, z_b_inv = _factor_one(b, method)
+  t_a, z_a, z_a_inv = _factor_one(a, method)
+  t_b, z_b, z_b_inv = _factor_one(b, method)
   return SylvesterFactors(t_a, z_a, t_b, z_b, z_a_inv, z_b_inv,
                           method=method, dtype=a.dtype)
 
