@@ -99,11 +99,9 @@ def sylvester_solve(
   with singular pairs is solved in the complex Schur bases obtained from the
   real ones by a rotation per :math:`2 \times 2` block, at the cost of
   complex arithmetic, and the real part of the result is returned.)
-  Alternatively, ``broadening``
-  replaces
-  every reciprocal pivot :math:`1/d` by the Lorentzian
-  :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth in the
-  coefficients; ``rtol`` is then unused.
+  Alternatively, ``broadening`` replaces every reciprocal pivot :math:`1/d`
+  by the Lorentzian :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is
+  smooth in the coefficients; ``rtol`` is then unused.
 
   Args:
     a: A batch of upper triangular matrices with shape ``[..., m, m]``, or of
