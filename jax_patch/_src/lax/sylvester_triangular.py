@@ -596,23 +596,37 @@ def _sylvester_quasi_mask(t: Array) -> Array:
   return (rows <= cols) | ((rows == cols + 1) & bump)
 
 
+def _real_schur_shifts(t: Array) -> tuple[Array, Array, Array, Array]:
+  """Per bump k of a real Schur form t: (bump, d, c, mu), complex, [..., n-1].
+
+  For the 2 x 2 block [[a, b], [c, d]] at rows (k, k+1), with eigenvalue
+  lam = (a + d) / 2 + sqrt(((a - d) / 2)^2 + b c): mu = lam - d.
+  """
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  dtype = dtypes.to_complex_dtype(t.dtype)
+  bump = _sylvester_bumps(t)
+  t = lax.convert_element_type(t, dtype)
+  diag = _sylvester_diag(t, 0)
+  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
+  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
+  b, c = _sylvester_diag(t, 1), _sylvester_diag(t, -1)
+  half = (a - d) / 2
+  return bump, d, c, half + lax.sqrt(half * half + b * c)
+
+
 def _real_schur_eigenvalues(t: Array) -> Array:
   """The eigenvalues of a real Schur form t, in the order of its diagonal."""
-  # For a bump [[a, b], [c, d]] at k: lam = (a + d) / 2 + sqrt(((a - d) / 2)^2
-  # + b c) at k and its conjugate at k + 1.
+  # lam = d + mu (_real_schur_shifts) at each bump k and its conjugate at
+  # k + 1; the diagonal entry elsewhere.
   *batch, n, _ = t.shape
   nb = len(batch)
   dtype = dtypes.to_complex_dtype(t.dtype)
   diag = lax.convert_element_type(_sylvester_diag(t, 0), dtype)
   if n < 2:
     return diag
-  bump = _sylvester_bumps(t)
-  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
-  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
-  bc = lax.convert_element_type(_sylvester_diag(t, 1) * _sylvester_diag(t, -1),
-                                dtype)
-  half = (a - d) / 2
-  lam = (a + d) / 2 + lax.sqrt(half * half + bc)
+  bump, d, _, mu = _real_schur_shifts(t)
+  lam = d + mu
   no = lax.full((*batch, 1), False, np.bool_)
   zero = lax.full((*batch, 1), 0, dtype)
   first = lax.concatenate([bump, no], nb)
@@ -636,19 +650,11 @@ def _real_schur_rotation(t: Array) -> tuple[Array, Array]:
   # They are therefore all applied at once as one block diagonal Q with 2 x 2
   # blocks G, in O(n^2) with no loop (a fori_loop over the bumps, as
   # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step).
-  *batch, n, _ = t.shape
+  *batch, _, _ = t.shape
   nb = len(batch)
   dtype = dtypes.to_complex_dtype(t.dtype)
-  t = lax.convert_element_type(t, dtype)
-  diag = _sylvester_diag(t, 0)
-  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
-  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
-  b, c = _sylvester_diag(t, 1), _sylvester_diag(t, -1)
-  # lam = (a + d) / 2 + sqrt(((a - d) / 2)^2 + b c), so mu = lam - d is
-  half = (a - d) / 2
-  mu = half + lax.sqrt(half * half + b * c)
+  bump, _, c, mu = _real_schur_shifts(t)
   rho = lax.sqrt(lax.real(mu * lax.conj(mu)) + lax.real(c * lax.conj(c)))
-  bump = _sylvester_bumps(t)
   rho = lax.convert_element_type(rho, dtype)
   cs = lax.select(bump, mu / rho, lax.full_like(mu, 1))
   sn = lax.select(bump, c / rho, lax.full_like(mu, 0))
@@ -675,21 +681,27 @@ def _sylvester_rotate(x: Array, sn: Array, dg: Array, *, left: bool,
   return _sylvester_tridiag_apply(x, lo, dg, up, axis=-2 if left else -1)
 
 
+def _real_schur_complex_form(t: Array) -> tuple[Array, Array, Array]:
+  """(t_c, sn, dg): t_c = Q t Q^H, Q from _real_schur_rotation."""
+  dtype = dtypes.to_complex_dtype(t.dtype)
+  sn, dg = _real_schur_rotation(t)
+  t = _sylvester_rotate(
+      _sylvester_rotate(lax.convert_element_type(t, dtype), sn, dg,
+                        left=True, adjoint=False),
+      sn, dg, left=False, adjoint=True)
+  # The bumps are zero up to rounding; make t_c exactly upper triangular.
+  return _triu(t), sn, dg
+
+
 def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   """Complex Schur pair (t_c, z_c) from a real one, z t z^T = z_c t_c z_c^H."""
   # t_c = Q t Q^H and z_c = z Q^H with Q from _real_schur_rotation.
-  n = t.shape[-1]
   dtype = dtypes.to_complex_dtype(t.dtype)
-  t = lax.convert_element_type(t, dtype)
   z = lax.convert_element_type(z, dtype)
-  if n < 2:
-    return t, z
-  sn, dg = _real_schur_rotation(t)
-  t = _sylvester_rotate(_sylvester_rotate(t, sn, dg, left=True, adjoint=False),
-                        sn, dg, left=False, adjoint=True)
-  z = _sylvester_rotate(z, sn, dg, left=False, adjoint=True)
-  # The bumps are zero up to rounding; make t_c exactly upper triangular.
-  return _triu(t), z
+  if t.shape[-1] < 2:
+    return lax.convert_element_type(t, dtype), z
+  t, sn, dg = _real_schur_complex_form(t)
+  return t, _sylvester_rotate(z, sn, dg, left=False, adjoint=True)
 
 
 def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
@@ -732,23 +744,17 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
     return _sylvester_quasi_triangular_solve(a, b, c, size_a, size_b)[0]
 
   def complex_solve(a, b, c):
-    sn_a, dg_a = _real_schur_rotation(a)
-    sn_b, dg_b = _real_schur_rotation(b)
-    to_complex = lambda x: lax.convert_element_type(
-        x, dtypes.to_complex_dtype(x.dtype))
     rot = lambda x, sn, dg, left, adj: _sylvester_rotate(
         x, sn, dg, left=left, adjoint=adj)
-    t_a = _triu(rot(rot(to_complex(a), sn_a, dg_a, True, False),
-                    sn_a, dg_a, False, True))
-    t_b = _triu(rot(rot(to_complex(b), sn_b, dg_b, True, False),
-                    sn_b, dg_b, False, True))
-    f = rot(rot(to_complex(c), sn_a, dg_a, True, False), sn_b, dg_b, False,
-            True)
+    t_a, sn_a, dg_a = _real_schur_complex_form(a)
+    t_b, sn_b, dg_b = _real_schur_complex_form(b)
+    f = rot(rot(lax.convert_element_type(c, t_a.dtype), sn_a, dg_a, True,
+                False), sn_b, dg_b, False, True)
     d = pivots(_sylvester_diag(t_a, 0), _sylvester_diag(t_b, 0))
     drop = lax.abs(d) <= tol
     one = lax.full_like(d, 1)
     inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
-    # The rare path: leaf-sized blocks keep its compile time short (0.4
+    # The rare path: leaf-sized blocks keep its compile time short (0.7
     # instead of 3 s), at about twice the run time of the fast path's blocks.
     y = _sylvester_triangular_solve(t_a, t_b, f, inv, _SYLVESTER_LEAF_SIZE)
     y = rot(rot(y, sn_a, dg_a, True, True), sn_b, dg_b, False, False)
