@@ -29,30 +29,39 @@ from __future__ import annotations
 
 import contextlib
 
+import jax
+
 from jax_patch import monkeypatch as _monkeypatch
-from jax_patch._src.lax.linalg import EighGaugeCheck as EighGaugeCheck
 
 __version__ = "0.1.0"
 
 
-def install(*, gauge_check: EighGaugeCheck | str | None = None) -> None:
+def install(*, gauge_check: str | None = None) -> None:
   """Installs jax_patch's rules and functions into JAX.
 
   Idempotent; clears JAX's caches so that functions traced before pick up
   the new rules. Raises ``RuntimeError`` for an unsupported JAX version.
 
   Args:
-    gauge_check: what reverse-mode ``eigh`` does when the loss depends on the
-      arbitrary basis of a degenerate eigenspace: ``"ignore"`` (default,
-      the gauge-fixed gradient), ``"nan"`` (NaN in the affected entries) or
-      ``"raise"`` (an error naming the eigenpairs). ``None`` keeps the
-      current setting.
+    gauge_check: if given, sets the ``jax_linalg_gauge_check`` option that
+      install() registers: what reverse-mode ``eigh`` does when the loss
+      depends on the arbitrary basis of a degenerate eigenspace:
+      ``"ignore"`` (default, the gauge-fixed gradient), ``"nan"`` (NaN in
+      the affected entries) or ``"raise"`` (an error naming the
+      eigenpairs). Like any JAX option it can also be set with
+      ``jax.config.update("jax_linalg_gauge_check", ...)``, the
+      ``JAX_LINALG_GAUGE_CHECK`` environment variable, or scoped with
+      ``jax._src.config.linalg_gauge_check("raise")`` as a context manager.
   """
   _monkeypatch.install(gauge_check=gauge_check)
 
 
 def uninstall() -> None:
-  """Restores everything ``install()`` replaced. Idempotent."""
+  """Restores everything ``install()`` replaced. Idempotent.
+
+  The ``jax_linalg_gauge_check`` option stays registered (JAX cannot
+  unregister an option), without effect on stock JAX's rules.
+  """
   _monkeypatch.uninstall()
 
 
@@ -62,26 +71,18 @@ def is_installed() -> bool:
 
 
 @contextlib.contextmanager
-def patched(*, gauge_check: EighGaugeCheck | str | None = None):
+def patched(*, gauge_check: str | None = None):
   """Context manager: installed inside, restored to the previous state after.
 
-  The gauge-check mode is restored too.
+  The gauge-check option is restored too.
   """
-  from jax_patch._src.lax import linalg as _lax
   was_installed = is_installed()
-  old_mode = _lax._eigh_gauge_check
+  install()
+  old_mode = jax.config.jax_linalg_gauge_check
   install(gauge_check=gauge_check)
   try:
     yield
   finally:
-    _lax.set_eigh_gauge_check(old_mode)
+    jax.config.update("jax_linalg_gauge_check", old_mode)
     if not was_installed:
       uninstall()
-    else:
-      _monkeypatch.install()
-
-
-def set_eigh_gauge_check(mode: EighGaugeCheck | str) -> EighGaugeCheck:
-  """Sets the eigh gauge check (see ``install``); returns the previous mode."""
-  from jax_patch._src.lax import linalg as _lax
-  return _lax.set_eigh_gauge_check(mode)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import importlib
 import threading
 
+import jax
+
 from jax_patch._src import compat
 
 _MISSING = object()
@@ -38,6 +40,7 @@ def _public_names(module) -> list[str]:
 
 def _targets():
   """(module, attribute, new value) for everything install() sets."""
+  from jax_patch._src import config as ours_config
   from jax_patch._src.lax import linalg as ours_lax
   from jax_patch.lax import linalg as public_lax
   from jax_patch.scipy import linalg as public_scipy
@@ -45,7 +48,9 @@ def _targets():
   jax_lax = importlib.import_module("jax.lax.linalg")
   jax_src_scipy = importlib.import_module("jax._src.scipy.linalg")
   jax_scipy = importlib.import_module("jax.scipy.linalg")
-  out = [(jax_src_lax, "_eigh_jvp_rule", ours_lax._eigh_jvp_rule)]
+  jax_config = importlib.import_module("jax._src.config")
+  out = [(jax_config, "linalg_gauge_check", ours_config.linalg_gauge_check),
+         (jax_src_lax, "_eigh_jvp_rule", ours_lax._eigh_jvp_rule)]
   for mod in (jax_src_lax, jax_lax):
     for name in _public_names(public_lax):
       out.append((mod, name, getattr(public_lax, name)))
@@ -55,25 +60,30 @@ def _targets():
   return out
 
 
+GAUGE_CHECK_MODES = ("ignore", "nan", "raise")
+
+
 def install(gauge_check=None) -> None:
   global _saved
   compat.check_supported()
+  if gauge_check is not None and gauge_check not in GAUGE_CHECK_MODES:
+    raise ValueError(f"gauge_check must be one of {GAUGE_CHECK_MODES} or "
+                     f"None, got {gauge_check!r}.")
   from jax_patch._src.lax import linalg as ours_lax
   with _lock:
-    if gauge_check is not None:
-      ours_lax.set_eigh_gauge_check(gauge_check)
-    if _saved is not None:
+    if _saved is None:
+      saved = []
+      registry, eigh_p = compat.eigh_jvp_registry()
+      saved.append((registry, eigh_p, registry.get(eigh_p, _MISSING)))
+      registry[eigh_p] = ours_lax._eigh_jvp_rule
+      for mod, name, value in _targets():
+        saved.append((mod, name, getattr(mod, name, _MISSING)))
+        setattr(mod, name, value)
+      _saved = saved
       compat.clear_caches()
-      return
-    saved = []
-    registry, eigh_p = compat.eigh_jvp_registry()
-    saved.append((registry, eigh_p, registry.get(eigh_p, _MISSING)))
-    registry[eigh_p] = ours_lax._eigh_jvp_rule
-    for mod, name, value in _targets():
-      saved.append((mod, name, getattr(mod, name, _MISSING)))
-      setattr(mod, name, value)
-    _saved = saved
-    compat.clear_caches()
+    if gauge_check is not None:
+      # A jax.config option in the jit cache key: no cache clearing needed.
+      jax.config.update("jax_linalg_gauge_check", gauge_check)
 
 
 def uninstall() -> None:

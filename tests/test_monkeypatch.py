@@ -33,18 +33,19 @@ from jax_patch import monkeypatch
 @pytest.fixture(autouse=True)
 def _restore_state():
   was = jax_patch.is_installed()
-  mode = jax_patch.set_eigh_gauge_check("ignore")
+  jax_patch.install()  # Registers jax_linalg_gauge_check.
+  mode = jax.config.jax_linalg_gauge_check
   jax_patch.uninstall()
   yield
   jax_patch.uninstall()
-  jax_patch.set_eigh_gauge_check(mode)
+  jax.config.update("jax_linalg_gauge_check", mode)
   if was:
     jax_patch.install()
 
 
 def _snapshot():
   mods = [lax_linalg, jax.lax.linalg, jax.scipy.linalg,
-          sys.modules["jax._src.scipy.linalg"]]
+          sys.modules["jax._src.scipy.linalg"], sys.modules["jax._src.config"]]
   return ([dict(vars(m)) for m in mods],
           ad.primitive_jvps[lax_linalg.eigh_p])
 
@@ -68,6 +69,7 @@ def test_import_changes_nothing():
                dict(vars(jax.scipy.linalg)), ad.primitive_jvps[linalg.eigh_p])
       assert before == after, "import changed JAX"
       assert not hasattr(jax.lax.linalg, "sylvester_solve")
+      assert "jax_linalg_gauge_check" not in jax.config.values
       print("unchanged")
   """)
   out = subprocess.run([sys.executable, "-c", code], capture_output=True,
@@ -98,12 +100,12 @@ def test_patched_context_manager_and_gauge_mode():
   before = _snapshot()
   with jax_patch.patched(gauge_check="raise"):
     assert jax_patch.is_installed()
-    assert jax_patch.set_eigh_gauge_check("raise").value == "raise"
+    assert jax.config.jax_linalg_gauge_check == "raise"
     with jax_patch.patched():
       assert jax_patch.is_installed()
     assert jax_patch.is_installed()  # The outer scope is still installed.
   assert not jax_patch.is_installed()
-  assert jax_patch.set_eigh_gauge_check("ignore").value == "ignore"
+  assert jax.config.jax_linalg_gauge_check == "ignore"
   assert _snapshot() == before
 
 
@@ -137,8 +139,7 @@ def test_bad_gauge_mode():
 
 def test_public_names_are_the_reexports():
   assert monkeypatch._public_names(jax_patch.lax.linalg) == [
-      "EighGaugeCheck", "set_eigh_gauge_check", "sylvester_solve",
-      "sylvester_solve_p"]
+      "sylvester_solve", "sylvester_solve_p"]
 
 
 def test_cli_demo_runs():

@@ -14,6 +14,8 @@
 
 """Tests for the degenerate-aware eigh JVP (issues #669, #4646)."""
 
+import functools
+
 from absl.testing import absltest
 import hypothesis
 from hypothesis import strategies as st
@@ -58,6 +60,17 @@ def _projector_loss(k, weights):
   return loss
 
 
+def _gauge_check(mode):
+  """Runs a test method with jax_linalg_gauge_check set to `mode`."""
+  def decorator(method):
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+      with config.linalg_gauge_check(mode):
+        return method(*args, **kwargs)
+    return wrapped
+  return decorator
+
+
 def _central_difference(f, x, dx, h=1e-3):
   # Richardson-extrapolated central difference: error O(h^4) + O(eps / h),
   # about 1e-12 relative for smooth float64 functions of O(1) inputs.
@@ -75,10 +88,11 @@ def _stock_eigh_jvp(w, v, a_dot):
 
 
 def _degeneracy_tol(w, dtype):
-  # The documented tolerance: eigenvalues closer than 2 n eps max|w| are
-  # degenerate.
-  n = len(w)
-  return 2 * n * np.finfo(dtype).eps * np.max(np.abs(w))
+  # The documented tolerance: eigenvalues closer than
+  # max(sqrt(eps) (max w - min w), 2 n eps max|w|) are degenerate.
+  eps = np.finfo(dtype).eps
+  return max(np.sqrt(eps) * (np.max(w) - np.min(w)),
+             2 * len(w) * eps * np.max(np.abs(w)))
 
 
 def _cluster_preserving(rng, q, w, dtype):
@@ -317,14 +331,6 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
 @jtu.with_config(jax_enable_x64=True)
 class EighGaugeCheckTest(jtu.JaxTestCase):
 
-  def setUp(self):
-    super().setUp()
-    self._mode = lax_linalg.set_eigh_gauge_check("ignore")
-
-  def tearDown(self):
-    lax_linalg.set_eigh_gauge_check(self._mode)
-    super().tearDown()
-
   def _rotated(self, w, dtype=np.float64, seed=0):
     return _hermitian(np.random.default_rng(seed), w, dtype)[0]
 
@@ -334,12 +340,12 @@ class EighGaugeCheckTest(jtu.JaxTestCase):
     sum_v = lambda a: jnp.sum(jnp.linalg.eigh(a)[1])
     ignored = jax.grad(sum_v)(a)
     self.assertTrue(np.all(np.isfinite(ignored)))
-    lax_linalg.set_eigh_gauge_check("raise")
-    with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
-      jax.block_until_ready(jax.jit(jax.grad(sum_v))(a))
+    with config.linalg_gauge_check("raise"):
+      with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
+        jax.block_until_ready(jax.jit(jax.grad(sum_v))(a))
 
+  @_gauge_check("raise")
   def testSilentOnProjectorsAndAtFirstOrderInvariantPoints(self):
-    lax_linalg.set_eigh_gauge_check("raise")
     a = self._rotated([1., 1., 2.])
     loss = _projector_loss(2, np.arange(9.).reshape(3, 3))
     self.assertTrue(np.all(np.isfinite(jax.grad(loss)(a))))
@@ -349,8 +355,8 @@ class EighGaugeCheckTest(jtu.JaxTestCase):
     g = jax.grad(lambda a: jnp.sum(jnp.linalg.eigh(a)[1]))(np.eye(3))
     self.assertTrue(np.all(np.isfinite(g)))
 
+  @_gauge_check("nan")
   def testNanOnlyInAffectedBatchElements(self):
-    lax_linalg.set_eigh_gauge_check("nan")
     a = np.stack([self._rotated([1., 1., 2.]), self._rotated([1., 2., 3.])])
     sum_v = lambda a: jnp.sum(jnp.linalg.eigh(a)[1])
     g = jax.vmap(jax.grad(sum_v))(a)
@@ -359,10 +365,10 @@ class EighGaugeCheckTest(jtu.JaxTestCase):
     loss = _projector_loss(2, np.ones((3, 3)))
     self.assertTrue(np.all(np.isfinite(jax.vmap(jax.grad(loss))(a))))
 
+  @_gauge_check("raise")
   def testComplexPhaseGauge(self):
     # Eigenvector phases are arbitrary: Im(sum(V)) depends on them (even
     # with distinct eigenvalues), sum(|V|^2 c) does not.
-    lax_linalg.set_eigh_gauge_check("raise")
     a = self._rotated([1., 2., 3.], np.complex128)
     phase_free = lambda a: jnp.sum(
         jnp.abs(jnp.linalg.eigh(a)[1]) ** 2 * jnp.arange(3.)[None, :])
@@ -373,7 +379,17 @@ class EighGaugeCheckTest(jtu.JaxTestCase):
 
   def testBadModeRaises(self):
     with self.assertRaises(ValueError):
-      lax_linalg.set_eigh_gauge_check("sometimes")
+      jax.config.update("jax_linalg_gauge_check", "sometimes")
+
+  def testModeIsPartOfTheJitKey(self):
+    # The option enters the jit cache key: a function compiled with one mode
+    # is retraced, not reused, under another.
+    a = self._rotated([1., 1., 2.])
+    f = jax.jit(jax.grad(lambda a: jnp.sum(jnp.linalg.eigh(a)[1])))
+    self.assertTrue(np.all(np.isfinite(f(a))))
+    with config.linalg_gauge_check("nan"):
+      self.assertTrue(np.all(np.isnan(f(a)[:2])))
+    self.assertTrue(np.all(np.isfinite(f(a))))
 
 
 @jtu.with_config(jax_enable_x64=True)

@@ -16,8 +16,6 @@
 # See PEP 484 & https://github.com/jax-ml/jax/issues/7570
 
 from jax_patch._src.lax.linalg import (
-  EighGaugeCheck as EighGaugeCheck,
-  set_eigh_gauge_check as set_eigh_gauge_check,
   sylvester_solve as sylvester_solve,
   sylvester_solve_p as sylvester_solve_p,
 )

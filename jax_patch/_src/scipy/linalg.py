@@ -553,18 +553,15 @@ def _eigh_dropping_degenerate_pairs(a: Array) -> tuple[Array, Array]:
 
 @_eigh_dropping_degenerate_pairs.defjvp
 def _eigh_dropping_degenerate_pairs_jvp(primals, tangents):
-  # The classic eigh JVP, dV = V (F o V^H dA V) with F_ij = 1 / (l_j - l_i),
-  # with F_ij = 0 where |l_j - l_i| <= sqrt(eps) max|l|: only used for the
-  # third-order fallback, where finiteness is all that is asked for.
+  # The eigh JVP, dV = V (F o V^H dA V) with F_ij = 1 / (l_j - l_i) and
+  # F_ij = 0 on the pairs that eigh's rule treats as degenerate, without its
+  # second-order coupling and gauge check: only used for the third-order
+  # fallback, where finiteness is all that is asked for.
   a, = primals
   a_dot, = tangents
   w, v = _eigh_dropping_degenerate_pairs(a)
   a_dot_hat = _to_eigenbasis(v, a_dot)
-  gaps = w[..., None, :] - w[..., :, None]
-  tol = (np.sqrt(dtypes.finfo(w.dtype).eps)
-         * jnp.max(jnp.abs(w), axis=-1, keepdims=True)[..., None])
-  separated = jnp.abs(gaps) > tol
-  f = jnp.where(separated, 1 / jnp.where(separated, gaps, 1), 0)
+  f = lax_linalg._eigh_inverse_gaps(w)
   w_dot = jnp.real(einsum("...ii->...i", a_dot_hat))
   v_dot = _dot(v, f.astype(a_dot_hat.dtype) * a_dot_hat)
   return (w, v), (w_dot.astype(w.dtype), v_dot)
