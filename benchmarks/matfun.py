@@ -16,7 +16,7 @@
 
 Times ``grad(lambda a: sum(W * f(a)))`` for
 
-  ours:   jax_patch.scipy.linalg.expm_hermitian (Daleckii-Krein rule),
+  ours:   jax_patch.lax.linalg.expm_hermitian (Daleckii-Krein rule),
   eigh:   V e^L V^H through the stock eigh JVP rule (wrong at repeated
           eigenvalues; the input here is random, so non-degenerate),
   Pade:   jax.scipy.linalg.expm (scaling and squaring, any matrix).
@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jax_patch.scipy.linalg import expm_hermitian
+from jax_patch.lax.linalg import expm_hermitian
 
 
 def _eigh_expm(a):

@@ -1,29 +1,27 @@
 #!/usr/bin/env bash
-# Runs the series' new test files against the patched JAX source tree.
+# Runs the stack's new tests against the patched jax sdist tree.
 #
-#   ci/test_patched_tree.sh [--skip-if-offline] [PYTEST_ARGS...]
+#   ci/test_patched_tree.sh [--skip-if-offline] [--own] [PYTEST_ARGS...]
 #
-# Fetches JAX's sdist at the series' base version (cached in .jax_src/),
-# applies patches/ to a copy of it in a temporary directory, and runs the
-# tests/*_test.py files that the series adds with pytest, with the patched
-# tree first on PYTHONPATH (so its `jax` shadows the installed one; jaxlib
-# comes from site-packages) and `jax_patch` made unimportable, from a
-# temporary directory. Exits non-zero if a test fails or none ran, or if the
-# sdist cannot be downloaded (with --skip-if-offline, as Bazel runs it:
-# prints SKIPPED and exits 0).
-#
-# Environment: JAX_NUM_GENERATED_CASES (default 3), PYTHON (default python3),
-# KEEP_PATCHED_TREE=1 keeps the temporary directory.
+# Fetches JAX's sdist at the stack's base version (cached in .jax_src/) and
+# runs ci/test_stack.sh on it: by default all new tests after the last PR;
+# with --own each PR's own tests right after it is applied. The tests run
+# against the patched tree with `jax_patch` unimportable. If the sdist
+# cannot be downloaded: exit 1, or with --skip-if-offline (as Bazel runs
+# it) print SKIPPED and exit 0.
 set -euo pipefail
 
-# Resolve symlinks: Bazel runs this from its runfiles tree.
 repo_root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 python="${PYTHON:-python3}"
 skip_if_offline=
-if [[ "${1:-}" == "--skip-if-offline" ]]; then
-  skip_if_offline=1
-  shift
-fi
+mode=--last
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --skip-if-offline) skip_if_offline=1; shift ;;
+    --own) mode=--own; shift ;;
+    *) break ;;
+  esac
+done
 version="$("$python" "$repo_root/ci/make_patches.py" --base-version)"
 if ! base="$(JAX_VERSION="$version" "$repo_root/ci/fetch_jax_source.sh" |
              tail -n 1)"; then
@@ -33,22 +31,4 @@ if ! base="$(JAX_VERSION="$version" "$repo_root/ci/fetch_jax_source.sh" |
   fi
   exit 1
 fi
-
-tmp="$(mktemp -d)"
-if [[ -z "${KEEP_PATCHED_TREE:-}" ]]; then
-  trap 'rm -rf "$tmp"' EXIT
-else
-  echo "keeping $tmp" >&2
-fi
-tree="$tmp/jax"
-"$repo_root/ci/apply_patches.sh" "$base" "$tree"
-
-mapfile -t tests < <(sed -n 's|^+++ b/\(tests/.*_test\.py\)$|\1|p' \
-  "$repo_root"/patches/*.patch | sort -u)
-if [[ ${#tests[@]} -eq 0 ]]; then
-  echo "error: the series adds no tests/*_test.py files" >&2
-  exit 1
-fi
-
-"$repo_root/ci/pytest_in_tree.sh" "$tree" --rootdir="$tree" \
-  "${tests[@]/#/$tree/}" "$@"
+exec "$repo_root/ci/test_stack.sh" "$mode" "$base" "$@"

@@ -28,8 +28,7 @@ the new ``solve_sylvester`` and Hermitian matrix functions.
 from __future__ import annotations
 
 import contextlib
-
-import jax
+import threading
 
 from jax_patch import monkeypatch as _monkeypatch
 
@@ -70,19 +69,41 @@ def is_installed() -> bool:
   return _monkeypatch.is_installed()
 
 
+_scopes_lock = threading.Lock()
+_scopes = 0  # Active patched() scopes, in all threads.
+_installed_before_scopes = False
+
+
 @contextlib.contextmanager
 def patched(*, gauge_check: str | None = None):
   """Context manager: installed inside, restored to the previous state after.
 
-  The gauge-check option is restored too.
+  Installing is process-wide, so scopes are reference-counted: jax_patch
+  stays installed while any ``patched()`` scope is open, in any thread, and
+  the state from before the first scope is restored when the last one
+  closes. ``gauge_check`` is set for this thread only (JAX's thread-local
+  config context), so concurrent scopes may use different modes.
   """
-  was_installed = is_installed()
-  install()
-  old_mode = jax.config.jax_linalg_gauge_check
-  install(gauge_check=gauge_check)
+  global _scopes, _installed_before_scopes
+  if gauge_check is not None and gauge_check not in (
+      _monkeypatch.GAUGE_CHECK_MODES):
+    raise ValueError(f"gauge_check must be one of "
+                     f"{_monkeypatch.GAUGE_CHECK_MODES} or None, got "
+                     f"{gauge_check!r}.")
+  with _scopes_lock:
+    if _scopes == 0:
+      _installed_before_scopes = is_installed()
+    install()
+    _scopes += 1
   try:
-    yield
+    if gauge_check is None:
+      yield
+    else:
+      from jax._src import config  # pylint: disable=g-import-not-at-top
+      with config.linalg_gauge_check(gauge_check):
+        yield
   finally:
-    jax.config.update("jax_linalg_gauge_check", old_mode)
-    if not was_installed:
-      uninstall()
+    with _scopes_lock:
+      _scopes -= 1
+      if _scopes == 0 and not _installed_before_scopes:
+        uninstall()

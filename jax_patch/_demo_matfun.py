@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jax_patch.scipy.linalg import expm_hermitian, sqrtm_hermitian
+from jax_patch.lax.linalg import expm_hermitian, sqrtm_hermitian
 
 
 def _naive_expm(a):

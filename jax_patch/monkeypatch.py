@@ -38,6 +38,12 @@ def _public_names(module) -> list[str]:
                 if not n.startswith("_") and not isinstance(v, type(module)))
 
 
+# The jax.scipy.linalg functions the patch replaces. jax_patch.scipy.linalg has
+# more names, conveniences that SciPy does not have, which install() leaves
+# out of jax.scipy.linalg.
+SCIPY_REPLACED = ("solve_sylvester",)
+
+
 def _targets():
   """(module, attribute, new value) for everything install() sets."""
   from jax_patch._src import config as ours_config
@@ -55,7 +61,7 @@ def _targets():
     for name in _public_names(public_lax):
       out.append((mod, name, getattr(public_lax, name)))
   for mod in (jax_src_scipy, jax_scipy):
-    for name in _public_names(public_scipy):
+    for name in SCIPY_REPLACED:
       out.append((mod, name, getattr(public_scipy, name)))
   return out
 

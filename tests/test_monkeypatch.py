@@ -86,7 +86,8 @@ def test_install_uninstall_restores_exactly():
           is jax_patch.lax.linalg.sylvester_solve_p)
   assert (jax.scipy.linalg.solve_sylvester.__module__
           != before[0][2]["solve_sylvester"].__module__)
-  assert hasattr(jax.scipy.linalg, "expm_hermitian")
+  assert hasattr(jax.lax.linalg, "expm_hermitian")
+  assert not hasattr(jax.scipy.linalg, "expm_hermitian")
   assert ad.primitive_jvps[lax_linalg.eigh_p] is not before[1]
   jax_patch.install()  # Idempotent: nothing is saved twice.
   jax_patch.uninstall()
@@ -139,7 +140,8 @@ def test_bad_gauge_mode():
 
 def test_public_names_are_the_reexports():
   assert monkeypatch._public_names(jax_patch.lax.linalg) == [
-      "sylvester_solve", "sylvester_solve_p"]
+      "expm_hermitian", "funm_hermitian", "logm_hermitian", "powm_hermitian",
+      "sqrtm_hermitian", "sylvester_solve", "sylvester_solve_p"]
 
 
 def test_cli_demo_runs():

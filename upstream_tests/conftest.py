@@ -15,7 +15,7 @@
 """Runs the upstream-style tests against stock JAX + jax_patch.install().
 
 The tests use ``jax.lax.linalg.sylvester_solve``,
-``jax.scipy.linalg.expm_hermitian`` etc. as they are inside a patched JAX
+``jax.lax.linalg.expm_hermitian`` etc. as they are inside a patched JAX
 tree, where this file is not copied. Here, install() puts them there.
 """
 

@@ -14,11 +14,7 @@
 
 """Tests for the degenerate-aware eigh JVP (issues #669, #4646)."""
 
-import functools
-
 from absl.testing import absltest
-import hypothesis
-from hypothesis import strategies as st
 import numpy as np
 
 import jax
@@ -29,12 +25,12 @@ from jax._src.lax import linalg as lax_linalg
 
 config.parse_flags_with_absl()
 
-float_types = [np.float32, np.float64]
-complex_types = [np.complex64, np.complex128]
+float_types = jtu.dtypes.floating
+complex_types = jtu.dtypes.complex
 
 
 def _hermitian(rng, w, dtype):
-  """Q diag(w) Q^H for a random unitary (orthogonal) Q."""
+  """Q diag(w) Q^H for a random unitary (orthogonal) Q, in float64."""
   n = len(w)
   z = rng.standard_normal((n, n))
   if np.issubdtype(dtype, np.complexfloating):
@@ -60,26 +56,40 @@ def _projector_loss(k, weights):
   return loss
 
 
-def _gauge_check(mode):
-  """Runs a test method with jax_linalg_gauge_check set to `mode`."""
-  def decorator(method):
-    @functools.wraps(method)
-    def wrapped(*args, **kwargs):
-      with config.linalg_gauge_check(mode):
-        return method(*args, **kwargs)
-    return wrapped
-  return decorator
+def _projector_loss_np(k, weights):
+  """The same loss in NumPy: the oracle shares no code with JAX's eigh."""
+  def loss(a):
+    _, v = np.linalg.eigh(np.asarray(a, np.complex128))
+    vk = v[:, :k]
+    return np.real(np.sum(weights * (vk @ vk.conj().T)))
+  return loss
 
 
 def _central_difference(f, x, dx, h=1e-3):
-  # Richardson-extrapolated central difference: error O(h^4) + O(eps / h),
-  # about 1e-12 relative for smooth float64 functions of O(1) inputs.
+  # Richardson-extrapolated central difference in float64: error O(h^4) +
+  # O(eps / h), about 1e-12 relative for smooth functions of O(1) inputs.
+  x, dx = np.asarray(x, np.complex128), np.asarray(dx, np.complex128)
   d = lambda h: (f(x + h * dx) - f(x - h * dx)) / (2 * h)
   return (4 * d(h / 2) - d(h)) / 3
 
 
+def _projector_derivative(q, w, occupied, e):
+  """d(Q_occ Q_occ^H)[E] from first-order perturbation theory.
+
+  Only pairs across the occupied/virtual cut contribute: the exact first
+  derivative of the projector onto a union of whole clusters, whatever the
+  splittings inside the clusters. Shares no code with the rule under test.
+  """
+  k = q.conj().T @ e @ q
+  cross = occupied[:, None] != occupied[None, :]
+  gap = w[None, :] - w[:, None]
+  dv = q @ np.where(cross, k / np.where(cross, gap, 1), 0)
+  qo, dvo = q[:, occupied], dv[:, occupied]
+  return dvo @ qo.conj().T + qo @ dvo.conj().T
+
+
 def _stock_eigh_jvp(w, v, a_dot):
-  """The nondegenerate textbook JVP at eigenpairs (w, v), in numpy."""
+  """The nondegenerate textbook JVP at eigenpairs (w, v), in NumPy."""
   k = v.conj().T @ a_dot @ v
   with np.errstate(divide="ignore"):
     f = 1 / (w[None, :] - w[:, None])
@@ -97,7 +107,7 @@ def _degeneracy_tol(w, dtype):
 
 def _cluster_preserving(rng, q, w, dtype):
   """A random Hermitian E that does not split any cluster of w."""
-  e = _random_hermitian(rng, len(w), dtype).astype(np.complex128)
+  e = _random_hermitian(rng, len(w), np.complex128)
   k = q.conj().T @ e @ q
   for value in np.unique(w):
     idx = np.flatnonzero(w == value)
@@ -108,11 +118,16 @@ def _cluster_preserving(rng, q, w, dtype):
       dtype)
 
 
-@jtu.with_config(jax_enable_x64=True)
+def _benzene():
+  """The Hückel matrix of benzene: eigenvalues -2, -1, -1, 1, 1, 2."""
+  n = 6
+  return -(np.roll(np.eye(n), 1, 0) + np.roll(np.eye(n), -1, 0))
+
+
 class EighDegenerateJvpTest(jtu.JaxTestCase):
 
-  @jtu.sample_product(dtype=complex_types, jit=[False, True])
-  def testSeedGradSumEigenvaluesComplex(self, dtype, jit):
+  @jtu.sample_product(dtype=float_types + complex_types, jit=[False, True])
+  def testSeedGradSumEigenvalues(self, dtype, jit):
     # From #669: the gradient of the sum of the eigenvalues (the trace) at a
     # matrix with repeated eigenvalues was NaN.
     def f(x):
@@ -128,8 +143,7 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
     # From #669: functions of eigenvectors at the identity had NaN gradients
     # even when they do not depend on the basis of the eigenspace.
     x = np.eye(3, dtype=dtype)
-    rng = np.random.default_rng(0)
-    weights = rng.standard_normal((3, 3))
+    weights = self.rng().standard_normal((3, 3))
     def density(a):  # V f(Λ) V^H with f constant on the single cluster.
       w, v = jnp.linalg.eigh(a)
       p = (v * jnp.exp(w[0]).astype(v.dtype)) @ jnp.conj(v).mT
@@ -144,34 +158,98 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
     # The projector onto the whole space is constant: its gradient is zero.
     self.assertAllClose(jax.grad(projector)(x), np.zeros_like(x))
     # V exp(λ_0) V^H = exp(λ_0) I: exact in the direction that keeps the
-    # cluster (a shift), where d/dt sum(W * exp(1 + t) I) = e tr(W).
-    if np.dtype(dtype) == np.float64:
-      expected = np.e * np.trace(weights)
-      _, tangent = jax.jvp(density, (x,), (np.eye(3, dtype=dtype),))
-      self.assertAllClose(tangent, expected, rtol=1e-12, atol=0)
+    # cluster (a shift), where d/dt sum(W * exp(1 + t) I) = e tr(W). The
+    # tolerance is a few ulps of the terms summed.
+    _, tangent = jax.jvp(density, (x,), (np.eye(3, dtype=dtype),))
+    atol = 10 * np.finfo(dtype).eps * np.e * np.abs(np.diag(weights)).sum()
+    self.assertAllClose(tangent, np.e * np.trace(weights), rtol=0, atol=atol,
+                        check_dtypes=False)
 
+  @jtu.skip_on_flag("jax_enable_x64", False)
   def testBenzeneDensityMatrix(self):
-    # The Hückel matrix of benzene has eigenvalues -2, -1, -1, 1, 1, 2; the
-    # computed pairs differ by rounding. Stock JAX's reverse mode gave
-    # -1.914 (silently wrong); the exact value is -1.5335046575.
-    n = 6
-    h = -(np.roll(np.eye(n), 1, 0) + np.roll(np.eye(n), -1, 0))
-    w = np.random.RandomState(0).randn(n, n)
-    e = np.random.RandomState(1).randn(n, n)
+    # The computed pairs of benzene's repeated eigenvalues differ by
+    # rounding. Stock JAX's reverse mode gave -1.914 (silently wrong) for this
+    # direction; perturbation theory in the known eigenbasis gives the exact
+    # value, and central differences confirm it to 1e-8 (their own error).
+    h = _benzene()
+    w = np.random.RandomState(0).randn(6, 6)
+    e = np.random.RandomState(1).randn(6, 6)
     e = e + e.T
     loss = _projector_loss(3, w)
-    expected = -1.5335046575
+    lam, q = np.linalg.eigh(h)
+    exact = np.sum(w * _projector_derivative(q, lam, np.arange(6) < 3, e))
     _, forward = jax.jvp(loss, (h,), (e,))
     reverse = np.sum(jax.grad(loss)(h) * e)
     jit_reverse = np.sum(jax.jit(jax.grad(loss))(h) * e)
-    fd = _central_difference(loss, h, e)
-    self.assertAllClose(forward, expected, rtol=0, atol=1e-9)
-    self.assertAllClose(reverse, expected, rtol=0, atol=1e-9)
-    self.assertAllClose(jit_reverse, expected, rtol=0, atol=1e-9)
-    self.assertAllClose(fd, forward, rtol=0, atol=1e-8)
+    for value in (forward, reverse, jit_reverse):
+      self.assertAllClose(value, exact, rtol=0, atol=1e-12)
+    fd = _central_difference(_projector_loss_np(3, w), h, e)
+    self.assertAllClose(fd, exact, rtol=0, atol=1e-8)
+
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  def testBenzeneSplitPairErrorIsBounded(self):
+    # The pair (1, 2) split by δ in the eigenbasis: the occupied projector
+    # stays smooth, and its derivative must stay accurate at every δ, also
+    # just above the degeneracy tolerance where the rule divides by δ (the
+    # stock rule was 1.1% off at δ = 1e-14). Target: 1e-6 relative in float64
+    # (measured: < 1e-11).
+    h = _benzene()
+    rs = np.random.RandomState(0)
+    w, e = rs.randn(6, 6), rs.randn(6, 6)
+    e = e + e.T
+    lam, q = np.linalg.eigh(h)
+    loss = jax.jit(_projector_loss(3, w))
+    grad = jax.jit(jax.grad(loss))
+    for delta in (0., 1e-15, 1e-14, 1e-13, 1e-12, 1e-10, 1e-8, 1e-6):
+      lam_d = lam + delta * (np.arange(6) == 1)
+      a = (q * lam_d) @ q.T
+      exact = np.sum(w * _projector_derivative(q, lam_d, np.arange(6) < 3, e))
+      _, forward = jax.jvp(loss, (a,), (e,))
+      reverse = np.sum(grad(a) * e)
+      for value in (forward, reverse):
+        self.assertAllClose(value, exact, rtol=1e-6, atol=0,
+                            err_msg=f"delta={delta}")
+
+  @jtu.sample_product(dtype=float_types + complex_types, seed=range(3))
+  def testNearDegenerateErrorIsBounded(self, dtype, seed):
+    # Random clustered spectra with within-cluster splittings from 0 to
+    # 1e-5 relative, across the degeneracy tolerance sqrt(eps) (max - min):
+    # the projector onto whole clusters must have a relative error of at
+    # most 1e-6 (float64) / 1e-2 (float32) in forward and reverse mode. The
+    # rule's error is about 0.7 eps / sqrt(eps) (1e-8, 3e-4) for the zeroed
+    # pairs' neighbours plus eps times the conditioning of the cut, here at
+    # most (max - min) / 0.3.
+    rng = np.random.RandomState(seed)
+    eps = np.finfo(dtype).eps
+    target = 1e-6 if eps < 1e-10 else 1e-2
+    sizes = [2, 3, 1, 2]
+    centers = np.array([-1., -0.4, 0.2, 0.9])
+    for delta in (0., 1e-16, 1e-14, 1e-12, 1e-10, 1e-8, 1e-7, 1e-6, 1e-5):
+      lam = np.concatenate([c + delta * rng.uniform(-1, 1, s)
+                            for c, s in zip(centers, sizes)])
+      lam = np.sort(lam)
+      a, q = _hermitian(rng, lam, np.complex128 if np.issubdtype(
+          dtype, np.complexfloating) else np.float64)
+      occupied = np.arange(len(lam)) < 5  # The two lowest clusters.
+      e = _random_hermitian(rng, len(lam), a.dtype)
+      exact = _projector_derivative(q, lam, occupied, e)
+      vk = lambda x: jnp.linalg.eigh(x)[1] * jnp.asarray(occupied, dtype)[
+          None, :]
+      p = lambda x: vk(x) @ jnp.conj(vk(x)).mT
+      _, p_dot = jax.jvp(p, (a.astype(dtype),), (e.astype(dtype),))
+      err = np.linalg.norm(np.asarray(p_dot, np.complex128) - exact)
+      self.assertLessEqual(err / np.linalg.norm(exact), target,
+                           msg=f"forward, delta={delta}")
+      weights = rng.standard_normal(a.shape)
+      loss = lambda x: jnp.real(jnp.sum(jnp.asarray(weights, dtype) * p(x)))
+      g = np.asarray(jax.grad(loss)(a.astype(dtype)), np.complex128)
+      d_exact = np.real(np.sum(weights * exact))
+      err = abs(np.real(np.sum(g * e)) - d_exact)
+      scale = np.linalg.norm(weights) * np.linalg.norm(exact)
+      self.assertLessEqual(err / scale, target, msg=f"reverse, delta={delta}")
 
   @jtu.sample_product(
-      dtype=[np.float64, np.complex128],
+      dtype=float_types + complex_types,
       spectrum=[
           ([-1., -1., 0.5, 2., 2., 2., 3.], 2),
           ([-1., -1., 0.5, 2., 2., 2., 3.], 6),
@@ -181,25 +259,29 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
   )
   def testClusterProjectorAnyDirection(self, dtype, spectrum):
     # A projector onto whole clusters is smooth; its derivative is exact in
-    # every direction, including ones that split a cluster.
+    # every direction, including ones that split a cluster. The oracle is a
+    # float64 central difference of a NumPy version of the loss; the
+    # tolerance is the dtype's rounding amplified by the conditioning of the
+    # cut (gaps >= 0.5 against a spread of at most 8).
     w, k = spectrum
-    rng = np.random.default_rng(len(w) + k)
+    rng = self.rng()
     a, _ = _hermitian(rng, w, dtype)
     weights = rng.standard_normal(a.shape)
     e = _random_hermitian(rng, len(w), dtype)
     loss = _projector_loss(k, weights)
-    fd = _central_difference(loss, a, e)
+    fd = _central_difference(_projector_loss_np(k, weights), a, e)
     _, forward = jax.jvp(loss, (a,), (e,))
     reverse = np.real(np.sum(jax.grad(loss)(a) * e))
-    self.assertAllClose(forward, fd, rtol=1e-8, atol=1e-8)
-    self.assertAllClose(reverse, fd, rtol=1e-8, atol=1e-8)
+    tol = 1e-8 if np.finfo(dtype).eps < 1e-10 else 1e-3
+    self.assertAllClose(forward, fd, rtol=tol, atol=tol, check_dtypes=False)
+    self.assertAllClose(reverse, fd, rtol=tol, atol=tol, check_dtypes=False)
 
-  @jtu.sample_product(dtype=[np.float64, np.complex128])
+  @jtu.sample_product(dtype=float_types + complex_types)
   def testClusterPreservingPerturbation(self, dtype):
     # For perturbations that do not split a cluster, V f(Λ) V^H and the
     # eigenvalues are differentiable, and the rule is exact for any f.
     w = np.array([-2., -2., -0.5, 1., 1., 1., 2.5])
-    rng = np.random.default_rng(3)
+    rng = self.rng()
     a, q = _hermitian(rng, w, dtype)
     e = _cluster_preserving(rng, q, w, dtype)
     weights = rng.standard_normal(a.shape)
@@ -207,24 +289,27 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
       lam, v = jnp.linalg.eigh(a)
       p = (v * jnp.sin(lam).astype(v.dtype)[None, :]) @ jnp.conj(v).mT
       return jnp.real(jnp.sum(weights.astype(p.dtype) * p))
-    def eigenvalues(a):
-      return jnp.linalg.eigh(a)[0]
-    fd = _central_difference(loss, a, e)
+    def loss_np(a):
+      lam, v = np.linalg.eigh(a)
+      return np.real(np.sum(weights * ((v * np.sin(lam)) @ v.conj().T)))
+    fd = _central_difference(loss_np, a, e)
     _, forward = jax.jvp(loss, (a,), (e,))
     reverse = np.real(np.sum(jax.grad(loss)(a) * e))
-    self.assertAllClose(forward, fd, rtol=1e-8, atol=1e-8)
-    self.assertAllClose(reverse, fd, rtol=1e-8, atol=1e-8)
-    _, w_dot = jax.jvp(eigenvalues, (a,), (e,))
+    tol = 1e-8 if np.finfo(dtype).eps < 1e-10 else 1e-3
+    self.assertAllClose(forward, fd, rtol=tol, atol=tol, check_dtypes=False)
+    self.assertAllClose(reverse, fd, rtol=tol, atol=tol, check_dtypes=False)
+    _, w_dot = jax.jvp(lambda x: jnp.linalg.eigh(x)[0], (a,), (e,))
     w_fd = _central_difference(lambda x: np.linalg.eigh(x)[0], a, e)
-    self.assertAllClose(w_dot, w_fd, rtol=1e-8, atol=1e-8)
+    self.assertAllClose(w_dot, w_fd, rtol=tol, atol=tol, check_dtypes=False)
 
-  @jtu.sample_product(dtype=[np.float64, np.complex128])
+  @jtu.sample_product(dtype=float_types + complex_types)
   def testToleranceBothSides(self, dtype):
     # diag(1, 1 + δ, 3) has exactly known eigenpairs. Below the documented
     # tolerance the pair (0, 1) is degenerate and gets no eigenvector mixing;
     # above it the rule is the textbook one.
     tol = _degeneracy_tol(np.array([1., 1., 3.]), dtype)
     e = np.ones((3, 3), dtype)
+    rtol = 100 * np.finfo(dtype).eps
     for delta, degenerate in ((tol / 4, True), (4 * tol, False)):
       a = np.diag([1., 1. + delta, 3.]).astype(dtype)
       (w, v), (w_dot, v_dot) = map(
@@ -239,66 +324,52 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
         self.assertEqual(y[1, 0], 0)
       else:
         self.assertGreater(gap, tol)
-        self.assertAllClose(y[0, 1], k[0, 1] / gap, rtol=1e-10)
+        # The computed gap carries the relative error of w[1] - w[0].
+        self.assertAllClose(y[0, 1], k[0, 1] / gap, rtol=1e-3)
       # The well separated pairs are unaffected either way.
-      self.assertAllClose(y[0, 2], k[0, 2] / (w[2] - w[0]), rtol=1e-12)
-      self.assertAllClose(w_dot, np.real(np.diag(k)), rtol=1e-12)
+      self.assertAllClose(y[0, 2], k[0, 2] / (w[2] - w[0]), rtol=rtol)
+      self.assertAllClose(w_dot, np.real(np.diag(k)), rtol=rtol)
 
   @jtu.sample_product(
       shape=[(4, 4), (2, 5, 5)],
       dtype=float_types + complex_types,
   )
   def testNondegenerateMatchesTextbookRule(self, shape, dtype):
-    rng = np.random.default_rng(0)
+    # With distinct eigenvalues the rule is the stock one (to rounding).
+    rng = self.rng()
+    batch = int(np.prod(shape[:-2]))
     a = np.stack([_random_hermitian(rng, shape[-1], dtype)
-                  for _ in range(int(np.prod(shape[:-2])))]).reshape(shape)
+                  for _ in range(batch)]).reshape(shape)
     e = np.stack([_random_hermitian(rng, shape[-1], dtype)
-                  for _ in range(int(np.prod(shape[:-2])))]).reshape(shape)
+                  for _ in range(batch)]).reshape(shape)
     (v, w), (v_dot, w_dot) = jax.jvp(lax_linalg.eigh, (a,), (e,))
     for i in np.ndindex(shape[:-2]):
       # Eigenvectors are unique up to phase: use the ones eigh returned.
       expected_v_dot, expected_w_dot = _stock_eigh_jvp(
           np.asarray(w[i], np.float64), np.asarray(v[i], np.complex128),
           e[i].astype(np.complex128))
-      tol = {np.float32: 1e-3, np.complex64: 1e-3, np.float64: 1e-10,
-             np.complex128: 1e-10}[dtype]
+      tol = 1e-10 if np.finfo(dtype).eps < 1e-10 else 1e-3
       self.assertAllClose(np.asarray(v_dot[i], np.complex128),
                           expected_v_dot, atol=tol, rtol=tol)
       self.assertAllClose(w_dot[i], expected_w_dot.astype(w_dot.dtype),
                           atol=tol, rtol=tol)
 
   @jtu.sample_product(dtype=[np.float64, np.complex128])
-  def testSecondOrderProjector(self, dtype):
-    # Second derivatives of cluster projectors are exact too, also in
-    # directions that split a cluster (degenerate perturbation theory).
-    w = np.array([-1., -1., 0.5, 2., 2.])
-    rng = np.random.default_rng(7)
-    a, _ = _hermitian(rng, w, dtype)
-    loss = _projector_loss(2, rng.standard_normal(a.shape))
-    jtu.check_grads(loss, (a,), order=2, modes=["fwd", "rev"],
-                    atol=1e-6, rtol=1e-6)
-
-  def testHessianCompositions(self):
-    w = np.array([-1., -1., 0.5, 2., 2.])
-    rng = np.random.default_rng(8)
-    a, _ = _hermitian(rng, w, np.float64)
-    loss = _projector_loss(2, rng.standard_normal(a.shape))
-    h1 = jax.hessian(loss)(a)
-    h2 = jax.jacrev(jax.jacrev(loss))(a)
-    h3 = jax.jacfwd(jax.jacfwd(loss))(a)
-    self.assertAllClose(h1, h2, atol=1e-10, rtol=1e-10)
-    self.assertAllClose(h1, h3, atol=1e-10, rtol=1e-10)
-    e1, e2 = (_random_hermitian(rng, 5, np.float64) for _ in range(2))
-    hvp = np.einsum("ij,ijkl,kl->", e1, h1, e2)
-    fd = _central_difference(
-        lambda x: jax.jvp(loss, (x,), (e1,))[1], a, e2)
-    self.assertAllClose(hvp, fd, rtol=1e-7, atol=1e-7)
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  def testCheckGradsAtDegeneracy(self, dtype):
+    # The projector onto a repeated eigenvalue's eigenspace is smooth there:
+    # check_grads compares with its own finite differences in random
+    # directions, most of which split the cluster. (float32 is covered
+    # against float64 differences in testClusterProjectorAnyDirection:
+    # check_grads' own float32 differences are too noisy here.)
+    a, _ = _hermitian(self.rng(), [-1., -1., 0.5, 2., 2.], dtype)
+    loss = _projector_loss(2, self.rng().standard_normal(a.shape))
+    jtu.check_grads(loss, (a,), order=1, modes=["fwd", "rev"])
 
   def testTransformations(self):
-    w = np.array([0., 0., 1., 3.])
-    rng = np.random.default_rng(9)
-    a, _ = _hermitian(rng, w, np.float64)
-    weights = rng.standard_normal(a.shape)
+    rng = self.rng()
+    a, _ = _hermitian(rng, [0., 0., 1., 3.], np.float32)
+    weights = rng.standard_normal(a.shape).astype(np.float32)
     def loss_with(eigh):
       def loss(a):
         _, v = eigh(a)
@@ -312,112 +383,28 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
     ]
     grads = [jax.grad(loss_with(eigh))(a) for eigh in apis]
     for g in grads[1:]:
-      self.assertAllClose(grads[0], g, atol=1e-12, rtol=1e-12)
+      self.assertAllClose(grads[0], g)
     loss = loss_with(apis[2])
-    self.assertAllClose(jax.jit(jax.grad(loss))(a), grads[0], atol=1e-12)
-    self.assertAllClose(jax.jacfwd(loss)(a), grads[0], atol=1e-12)
-    self.assertAllClose(jax.jacrev(loss)(a), grads[0], atol=1e-12)
-    batch = np.stack([a, a + np.eye(4)])
+    self.assertAllClose(jax.jit(jax.grad(loss))(a), grads[0])
+    self.assertAllClose(jax.jacfwd(loss)(a), grads[0])
+    self.assertAllClose(jax.jacrev(loss)(a), grads[0])
+    batch = np.stack([a, a + np.eye(4, dtype=a.dtype)])
     self.assertAllClose(jax.vmap(jax.grad(loss))(batch),
-                        np.stack([grads[0], grads[0]]), atol=1e-12)
+                        np.stack([grads[0], grads[0]]))
     self._CompileAndCheck(jax.grad(loss), lambda: [a])
+
+  @jtu.sample_product(dtype=float_types + complex_types)
+  def testNaNPropagates(self, dtype):
+    # NaN eigenvalues make no pair degenerate: the derivative is NaN, never
+    # a finite number.
+    a = np.array([[1., np.nan], [np.nan, 2.]], dtype)
+    g = jax.grad(lambda x: jnp.real(jnp.sum(jnp.linalg.eigh(x)[1])))(a)
+    self.assertTrue(np.all(np.isnan(g)))
 
   def testPartialDecompositionStillRaises(self):
     with self.assertRaisesRegex(NotImplementedError, "partial eigen"):
       jax.jvp(lambda x: lax_linalg.eigh(x, subset_by_index=(0, 2))[1],
               (np.eye(3),), (np.eye(3),))
-
-
-@jtu.with_config(jax_enable_x64=True)
-class EighGaugeCheckTest(jtu.JaxTestCase):
-
-  def _rotated(self, w, dtype=np.float64, seed=0):
-    return _hermitian(np.random.default_rng(seed), w, dtype)[0]
-
-  def testRaiseOnGaugeDependentLoss(self):
-    # sum(V) changes when the basis of the repeated eigenspace rotates.
-    a = self._rotated([1., 1., 2.])
-    sum_v = lambda a: jnp.sum(jnp.linalg.eigh(a)[1])
-    ignored = jax.grad(sum_v)(a)
-    self.assertTrue(np.all(np.isfinite(ignored)))
-    with config.linalg_gauge_check("raise"):
-      with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
-        jax.block_until_ready(jax.jit(jax.grad(sum_v))(a))
-
-  @_gauge_check("raise")
-  def testSilentOnProjectorsAndAtFirstOrderInvariantPoints(self):
-    a = self._rotated([1., 1., 2.])
-    loss = _projector_loss(2, np.arange(9.).reshape(3, 3))
-    self.assertTrue(np.all(np.isfinite(jax.grad(loss)(a))))
-    # At exactly I, eigh returns V = I and V^T d sum(V)/dV = ones is
-    # symmetric: sum(V) is stationary under rotations of the eigenspace
-    # there, so the gradient is well defined and the check stays silent.
-    g = jax.grad(lambda a: jnp.sum(jnp.linalg.eigh(a)[1]))(np.eye(3))
-    self.assertTrue(np.all(np.isfinite(g)))
-
-  @_gauge_check("nan")
-  def testNanOnlyInAffectedBatchElements(self):
-    a = np.stack([self._rotated([1., 1., 2.]), self._rotated([1., 2., 3.])])
-    sum_v = lambda a: jnp.sum(jnp.linalg.eigh(a)[1])
-    g = jax.vmap(jax.grad(sum_v))(a)
-    self.assertTrue(np.all(np.isnan(g[0])))
-    self.assertTrue(np.all(np.isfinite(g[1])))
-    loss = _projector_loss(2, np.ones((3, 3)))
-    self.assertTrue(np.all(np.isfinite(jax.vmap(jax.grad(loss))(a))))
-
-  @_gauge_check("raise")
-  def testComplexPhaseGauge(self):
-    # Eigenvector phases are arbitrary: Im(sum(V)) depends on them (even
-    # with distinct eigenvalues), sum(|V|^2 c) does not.
-    a = self._rotated([1., 2., 3.], np.complex128)
-    phase_free = lambda a: jnp.sum(
-        jnp.abs(jnp.linalg.eigh(a)[1]) ** 2 * jnp.arange(3.)[None, :])
-    self.assertTrue(np.all(np.isfinite(jax.grad(phase_free)(a))))
-    phased = lambda a: jnp.imag(jnp.sum(jnp.linalg.eigh(a)[1]))
-    with self.assertRaisesRegex(Exception, "phase"):
-      jax.block_until_ready(jax.grad(phased)(a))
-
-  def testBadModeRaises(self):
-    with self.assertRaises(ValueError):
-      jax.config.update("jax_linalg_gauge_check", "sometimes")
-
-  def testModeIsPartOfTheJitKey(self):
-    # The option enters the jit cache key: a function compiled with one mode
-    # is retraced, not reused, under another.
-    a = self._rotated([1., 1., 2.])
-    f = jax.jit(jax.grad(lambda a: jnp.sum(jnp.linalg.eigh(a)[1])))
-    self.assertTrue(np.all(np.isfinite(f(a))))
-    with config.linalg_gauge_check("nan"):
-      self.assertTrue(np.all(np.isnan(f(a)[:2])))
-    self.assertTrue(np.all(np.isfinite(f(a))))
-
-
-@jtu.with_config(jax_enable_x64=True)
-class EighRandomClusterTest(jtu.JaxTestCase):
-
-  @hypothesis.settings(max_examples=8, deadline=None, derandomize=True,
-                       suppress_health_check=list(hypothesis.HealthCheck))
-  @hypothesis.given(
-      sizes=st.lists(st.integers(1, 3), min_size=2, max_size=4),
-      gaps=st.lists(st.floats(0.2, 2.0), min_size=4, max_size=4),
-      complex_=st.booleans(),
-      seed=st.integers(0, 2**16),
-  )
-  def testRandomClusteredSpectra(self, sizes, gaps, complex_, seed):
-    values = np.cumsum(gaps[:len(sizes)]) - 1.5
-    w = np.repeat(values, sizes)
-    dtype = np.complex128 if complex_ else np.float64
-    rng = np.random.default_rng(seed)
-    a, _ = _hermitian(rng, w, dtype)
-    k = sizes[0]  # The lowest cluster, a whole invariant subspace.
-    loss = jax.jit(_projector_loss(k, rng.standard_normal(a.shape)))
-    e = _random_hermitian(rng, len(w), dtype)
-    fd = _central_difference(loss, a, e)
-    _, forward = jax.jvp(loss, (a,), (e,))
-    reverse = np.real(np.sum(jax.grad(loss)(a) * e))
-    scale = max(1.0, abs(fd))
-    self.assertAllClose(forward / scale, fd / scale, atol=1e-7, rtol=0)
-    self.assertAllClose(reverse / scale, fd / scale, atol=1e-7, rtol=0)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import jax
 from jax import numpy as jnp
 from jax.scipy import linalg as jsp_linalg
 from jax._src import test_util as jtu
+from jax.lax import linalg as lax_linalg
 
 jax.config.parse_flags_with_absl()
 
@@ -145,17 +146,17 @@ def _np_tanhm(x):
 
 # name -> (jax function, scipy reference, input generator)
 _FUNCTIONS = {
-    "expm": (lambda a: jsp_linalg.expm_hermitian(a), osp_linalg.expm,
+    "expm": (lambda a: lax_linalg.expm_hermitian(a), osp_linalg.expm,
              _random_hermitian),
-    "logm": (lambda a: jsp_linalg.logm_hermitian(a), osp_linalg.logm,
+    "logm": (lambda a: lax_linalg.logm_hermitian(a), osp_linalg.logm,
              _random_pd),
-    "sqrtm": (lambda a: jsp_linalg.sqrtm_hermitian(a), osp_linalg.sqrtm,
+    "sqrtm": (lambda a: lax_linalg.sqrtm_hermitian(a), osp_linalg.sqrtm,
               _random_pd),
-    "powm": (lambda a: jsp_linalg.powm_hermitian(a, 0.3), _np_powm(0.3),
+    "powm": (lambda a: lax_linalg.powm_hermitian(a, 0.3), _np_powm(0.3),
              _random_pd),
-    "powm_int": (lambda a: jsp_linalg.powm_hermitian(a, -2), _np_powm(-2),
+    "powm_int": (lambda a: lax_linalg.powm_hermitian(a, -2), _np_powm(-2),
                  _random_pd),
-    "tanhm": (lambda a: jsp_linalg.funm_hermitian(a, jnp.tanh), _np_tanhm,
+    "tanhm": (lambda a: lax_linalg.funm_hermitian(a, jnp.tanh), _np_tanhm,
               _random_hermitian),
 }
 
@@ -192,11 +193,11 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
     # First and second derivatives at exactly repeated and nearly repeated
     # eigenvalues, through each composition of forward and reverse mode.
     a, w, expected_grad, expected_hessian = _pade_oracle(dtype)
-    loss = lambda a, w: jnp.real(jnp.sum(w * jsp_linalg.expm_hermitian(a)))
+    loss = lambda a, w: jnp.real(jnp.sum(w * lax_linalg.expm_hermitian(a)))
     if np.issubdtype(dtype, np.complexfloating):
       loss = _complex_to_real(loss)
     x = _real_points(a)
-    self.assertAllClose(jax.vmap(jsp_linalg.expm_hermitian)(a),
+    self.assertAllClose(jax.vmap(lax_linalg.expm_hermitian)(a),
                         _scipy_on_batch(osp_linalg.expm, a, dtype),
                         atol=_EXACT_TOL, rtol=_EXACT_TOL)
     grad_and_hessian = jax.jit(jax.vmap(
@@ -211,7 +212,7 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
   def testExpmGradAtIdentityIsEOnes(self):
     # The motivating example (issue 4): d sum(e^A) at A = I is e * ones, which
     # no eigenvector rule that drops degenerate pairs can produce.
-    g = jax.grad(lambda a: jnp.sum(jsp_linalg.expm_hermitian(a)))(jnp.eye(3))
+    g = jax.grad(lambda a: jnp.sum(lax_linalg.expm_hermitian(a)))(jnp.eye(3))
     self.assertAllClose(g, np.e * np.ones((3, 3)), atol=1e-14, rtol=1e-14)
 
   def testGenericFunmAgainstPade(self):
@@ -219,7 +220,7 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
     # the scalar function and a midpoint rule for close eigenvalues; check it
     # at the same exactly and nearly degenerate points.
     a, w, expected_grad, expected_hessian = _pade_oracle(np.float64)
-    loss = lambda a, w: jnp.sum(w * jsp_linalg.funm_hermitian(a, jnp.exp))
+    loss = lambda a, w: jnp.sum(w * lax_linalg.funm_hermitian(a, jnp.exp))
     actual_grad, actual_hessian = jax.jit(jax.vmap(
         lambda a, w: (jax.grad(loss)(a, w), jax.hessian(loss)(a, w))))(a, w)
     self.assertAllClose(actual_grad, expected_grad, atol=_EXACT_TOL,
@@ -257,7 +258,7 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
     # An exact oracle for both derivative orders: A^3 = A @ A @ A.
     a = _BENZENE
     w = np.random.default_rng(4).standard_normal(a.shape)
-    ours = lambda a: jnp.sum(w * jsp_linalg.powm_hermitian(a, 3))
+    ours = lambda a: jnp.sum(w * lax_linalg.powm_hermitian(a, 3))
     cube = lambda a: _sym_jnp(a) @ _sym_jnp(a) @ _sym_jnp(a)
     matmul = lambda a: jnp.sum(w * cube(a))
     self.assertAllClose(jax.grad(ours)(a), jax.grad(matmul)(a),
@@ -285,13 +286,13 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
     # Third derivatives fall back to composition: finite at degeneracy, and
     # exact where the eigenvalues are distinct (oracle: A^3 = A @ A @ A).
     third = lambda f: jax.jit(jax.jacfwd(jax.jacfwd(jax.jacrev(f))))
-    f = lambda a: jnp.sum(jsp_linalg.powm_hermitian(a, 3))
+    f = lambda a: jnp.sum(lax_linalg.powm_hermitian(a, 3))
     self.assertTrue(np.all(np.isfinite(third(f)(jnp.eye(3)))))
     a = np.diag([0.1, 0.7, 1.2])
     cube = lambda a: _sym_jnp(a) @ _sym_jnp(a) @ _sym_jnp(a)
     expected = third(lambda a: jnp.sum(cube(a)))(a)
     self.assertAllClose(third(f)(a), expected, atol=1e-8, rtol=1e-8)
-    expm_third = third(lambda a: jnp.sum(jsp_linalg.expm_hermitian(a)))
+    expm_third = third(lambda a: jnp.sum(lax_linalg.expm_hermitian(a)))
     self.assertTrue(np.all(np.isfinite(expm_third(jnp.eye(3)))))
 
   @jtu.sample_product(dtype=[np.float64, np.complex128])
@@ -303,7 +304,7 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
     a = _BENZENE.astype(dtype)
     e = _random_hermitian(rng, a.shape, dtype)
     ct = _random_hermitian(rng, a.shape, dtype) + rng.standard_normal(a.shape)
-    f = jsp_linalg.expm_hermitian
+    f = lax_linalg.expm_hermitian
     _, f_vjp = jax.vjp(f, a)
     jvp_e = jax.jvp(f, (a,), (e,))[1]
     self.assertAllClose(np.real(np.sum(ct * jvp_e)),
@@ -362,10 +363,10 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
                         atol=1e-4, rtol=1e-4)
 
   def testBadInputs(self):
-    for f in (jsp_linalg.expm_hermitian, jsp_linalg.logm_hermitian,
-              jsp_linalg.sqrtm_hermitian,
-              partial(jsp_linalg.powm_hermitian, p=0.5),
-              partial(jsp_linalg.funm_hermitian, func=jnp.exp)):
+    for f in (lax_linalg.expm_hermitian, lax_linalg.logm_hermitian,
+              lax_linalg.sqrtm_hermitian,
+              partial(lax_linalg.powm_hermitian, p=0.5),
+              partial(lax_linalg.funm_hermitian, func=jnp.exp)):
       with self.assertRaisesRegex(ValueError, r"a\.shape=\(3, 4\)"):
         f(jnp.ones((3, 4)))
       with self.assertRaisesRegex(ValueError, r"a\.shape=\(3,\)"):
@@ -375,14 +376,14 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
       with self.assertRaisesRegex(TypeError, r"a\.dtype=bool"):
         f(jnp.ones((3, 3), dtype=bool))
     # Integer matrices are promoted, as elsewhere in jax.scipy.linalg.
-    self.assertAllClose(jsp_linalg.expm_hermitian(np.eye(2, dtype=np.int32)),
+    self.assertAllClose(lax_linalg.expm_hermitian(np.eye(2, dtype=np.int32)),
                         np.e * np.eye(2), check_dtypes=False)
     with self.assertRaisesRegex(TypeError, "func must be a callable"):
-      jsp_linalg.funm_hermitian(jnp.eye(2), 3.0)
+      lax_linalg.funm_hermitian(jnp.eye(2), 3.0)
     with self.assertRaisesRegex(TypeError, "p must be a finite real"):
-      jsp_linalg.powm_hermitian(jnp.eye(2), jnp.array([0.5, 1.5]))
+      lax_linalg.powm_hermitian(jnp.eye(2), jnp.array([0.5, 1.5]))
     with self.assertRaisesRegex(TypeError, "p must be a finite real"):
-      jsp_linalg.powm_hermitian(jnp.eye(2), float("nan"))
+      lax_linalg.powm_hermitian(jnp.eye(2), float("nan"))
 
 
 if __name__ == "__main__":

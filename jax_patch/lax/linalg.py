@@ -12,10 +12,21 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+# The names the upstream patch adds to jax/lax/linalg.py; install() sets them
+# on jax.lax.linalg (and jax._src.lax.linalg).
+
 # Note: import <name> as <name> is required for names to be exported.
 # See PEP 484 & https://github.com/jax-ml/jax/issues/7570
 
 from jax_patch._src.lax.linalg import (
   sylvester_solve as sylvester_solve,
   sylvester_solve_p as sylvester_solve_p,
+)
+
+from jax_patch._src.lax.hermitian_funm import (
+  expm_hermitian as expm_hermitian,
+  funm_hermitian as funm_hermitian,
+  logm_hermitian as logm_hermitian,
+  powm_hermitian as powm_hermitian,
+  sqrtm_hermitian as sqrtm_hermitian,
 )

@@ -12,13 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+# install() replaces jax.scipy.linalg.solve_sylvester with this module's; the
+# other names here are conveniences of jax_patch that SciPy does not have, so
+# they stay out of jax.scipy.linalg (see jax_patch.monkeypatch).
+
 from jax_patch._src.scipy.linalg import (
-  expm_hermitian as expm_hermitian,
-  funm_hermitian as funm_hermitian,
-  logm_hermitian as logm_hermitian,
-  powm_hermitian as powm_hermitian,
   solve_sylvester as solve_sylvester,
-  sqrtm_hermitian as sqrtm_hermitian,
   sylvester_factor as sylvester_factor,
   sylvester_solve as sylvester_solve,
 )

@@ -135,18 +135,6 @@ def sylvester_solve(
       broadening=broadening)
 
 
-# Primitive registration helper functions
-
-def _batch_dims_at_front_rule(prim, batched_args, batch_dims, **params):
-  # For primitives that take any number of leading batch dimensions, equal
-  # across operands: move (or broadcast) every batch dimension to the front.
-  size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
-              if d is not None)
-  args = (batching.bdim_at_front(x, d, size)
-          for x, d in zip(batched_args, batch_dims))
-  return prim.bind(*args, **params), 0
-
-
 # Symmetric/Hermitian eigendecomposition
 
 def _eigh_degenerate_mask(w):
@@ -268,7 +256,7 @@ _eigh_gauge_check_p.def_abstract_eval(_eigh_gauge_check_abstract_eval)
 ad.primitive_jvps[_eigh_gauge_check_p] = _eigh_gauge_check_jvp_rule
 ad.primitive_transposes[_eigh_gauge_check_p] = _eigh_gauge_check_transpose_rule
 batching.primitive_batchers[_eigh_gauge_check_p] = partial(
-    _batch_dims_at_front_rule, _eigh_gauge_check_p)
+    batching.expand_dims_batcher, _eigh_gauge_check_p)
 mlir.register_lowering(_eigh_gauge_check_p, lambda ctx, w, y, **_: [y])
 
 
@@ -323,7 +311,7 @@ _eigh_coupling_p.def_abstract_eval(_eigh_coupling_abstract_eval)
 ad.primitive_jvps[_eigh_coupling_p] = _eigh_coupling_jvp_rule
 ad.primitive_transposes[_eigh_coupling_p] = _eigh_coupling_transpose_rule
 batching.primitive_batchers[_eigh_coupling_p] = partial(
-    _batch_dims_at_front_rule, _eigh_coupling_p)
+    batching.expand_dims_batcher, _eigh_coupling_p)
 mlir.register_lowering(_eigh_coupling_p, mlir.lower_fun(
     _eigh_coupling_impl, multiple_results=False))
 
@@ -563,6 +551,6 @@ sylvester_solve_p.def_abstract_eval(_sylvester_solve_abstract_eval)
 ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
 ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule
 batching.primitive_batchers[sylvester_solve_p] = partial(
-    _batch_dims_at_front_rule, sylvester_solve_p)
+    batching.expand_dims_batcher, sylvester_solve_p)
 mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
     _sylvester_solve_impl, multiple_results=False))

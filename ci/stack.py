@@ -1,0 +1,134 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The stack of upstream pull requests: what each takes from the package.
+
+Read by ci/make_patches.py. Each PR lists, per upstream file, edits that
+name package statements and where they go; ci/pr/<slug>.md is its
+description (first line: the subject). Why the stack is split this way:
+CONTRIBUTING.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+BASE_VERSION = "0.10.2"  # The JAX release the stack applies to.
+
+# Package module -> the upstream file it mirrors.
+MODULES = {
+    "jax_patch/_src/config.py": "jax/_src/config.py",
+    "jax_patch/_src/lax/linalg.py": "jax/_src/lax/linalg.py",
+    "jax_patch/_src/lax/hermitian_funm.py": "jax/_src/lax/hermitian_funm.py",
+    "jax_patch/_src/scipy/linalg.py": "jax/_src/scipy/linalg.py",
+}
+
+# Standalone comments of package modules that are not sections of their own
+# upstream (they exist there already).
+PACKAGE_ONLY_HEADERS = ("Top-level functions in alphabetical order.",
+                        "Symmetric/Hermitian eigendecomposition")
+
+
+@dataclasses.dataclass(frozen=True)
+class Insert:
+  """Package statements `names` of `src`, placed before or after an anchor.
+
+  An anchor is an upstream top-level name or a `# Section` title. With
+  `section`, the statements open a new section: the package's standalone
+  comment block of that title goes first.
+  """
+  src: str
+  names: tuple[str, ...]
+  before: str | None = None
+  after: str | None = None
+  section: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Replace:
+  """The package's `name` replaces upstream's, in place.
+
+  `without`: body statements that mention one of these strings are left
+  out (a later PR of the stack adds them).
+  """
+  src: str
+  name: str
+  without: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Delete:
+  name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NewFile:
+  src: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Export:
+  """`name as name` lines added to the `from module import (...)` block."""
+  module: str
+  names: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class PR:
+  slug: str
+  edits: dict[str, tuple]
+  tests: tuple[str, ...] = ()
+
+
+CONFIG = "jax_patch/_src/config.py"
+LAX = "jax_patch/_src/lax/linalg.py"
+FUNM = "jax_patch/_src/lax/hermitian_funm.py"
+SCIPY = "jax_patch/_src/scipy/linalg.py"
+
+EIGH_GAUGE = ("_eigh_coupling_p", "linalg_gauge_check", "_eigh_gauge_check_p")
+
+STACK = (
+    PR("01-eigh-jvp", {
+        "jax/_src/lax/linalg.py": (
+            Insert(LAX, ("_eigh_degenerate_mask", "_eigh_inverse_gaps"),
+                   before="_eigh_jvp_rule"),
+            Replace(LAX, "_eigh_jvp_rule", without=EIGH_GAUGE),
+        ),
+    }, tests=("eigh_degenerate_test.py",)),
+    PR("02-eigh-gauge", {
+        "jax/_src/config.py": (
+            Insert(CONFIG, ("linalg_gauge_check",),
+                   after="default_matmul_precision"),
+        ),
+        "jax/_src/lax/linalg.py": (
+            Insert(LAX, (
+                "_eigh_gauge_check_abstract_eval",
+                "_eigh_gauge_check_jvp_rule", "_eigh_gauge_violations",
+                "_eigh_gauge_check_transpose_rule", "_raise_eigh_gauge_error",
+                "_eigh_gauge_check_p", "_eigh_coupling_abstract_eval",
+                "_eigh_coupling_impl", "_eigh_coupling_tangent",
+                "_eigh_coupling_jvp_rule", "_eigh_coupling_transpose_rule",
+                "_eigh_coupling_p"), before="_eigh_jvp_rule"),
+            Replace(LAX, "_eigh_jvp_rule"),
+        ),
+    }, tests=("eigh_gauge_test.py",)),
+    PR("05-hermitian-funm", {
+        "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
+        "jax/lax/linalg.py": (
+            Export("jax._src.lax.hermitian_funm", (
+                "expm_hermitian", "funm_hermitian", "logm_hermitian",
+                "powm_hermitian", "sqrtm_hermitian")),
+        ),
+    }, tests=("matfun_hermitian_test.py",)),
+)

@@ -1,0 +1,228 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The README's bad-input table, one test per row.
+
+Each case is (row id, function of nothing, expectation). A row id is
+"<function>: <input>" exactly as in the README table's first two columns,
+and test_readme_table_matches checks that the two lists agree.
+"""
+
+from functools import partial
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp
+
+import jax_patch
+
+jax_patch.install()
+jax.config.update("jax_enable_x64", True)
+jsl = jax.lax.linalg  # The Hermitian matrix functions live here.
+
+
+class Raises:
+  def __init__(self, exc, match, *, trace_time=True):
+    self.exc, self.match, self.trace_time = exc, match, trace_time
+
+
+class Result:
+  def __init__(self, check):
+    self.check = check
+
+
+def _all_nan(x):
+  return np.all(np.isnan(np.asarray(x)))
+
+
+def _close(expected, tol=1e-12):
+  return lambda x: np.allclose(np.asarray(x), expected, atol=tol, rtol=tol)
+
+
+def _eigh_loss(a):
+  w, v = jnp.linalg.eigh(a)
+  return jnp.sum(w) + jnp.sum(jnp.abs(v[..., :1]) ** 2 * jnp.arange(
+      a.shape[-1], dtype=w.dtype)[:, None])
+
+
+def _grad_eigh(a):
+  return jax.grad(_eigh_loss)(jnp.asarray(a))
+
+
+def _jvp_eigh(a):
+  a = jnp.asarray(a)
+  return jax.jvp(lambda x: jnp.linalg.eigh(x)[1], (a,), (a,))[1]
+
+
+NAN_2 = np.array([[1., np.nan], [np.nan, 2.]])
+INF_2 = np.array([[1., np.inf], [np.inf, 2.]])
+NON_HERMITIAN = np.array([[1., 2.], [0., 3.]])
+SYMMETRIZED = (NON_HERMITIAN + NON_HERMITIAN.T) / 2
+
+
+def _eigh_cases():
+  yield ("eigh derivatives: non-square a", lambda: _grad_eigh(np.ones((3, 4))),
+         Raises(TypeError, "shape"))
+  yield ("eigh derivatives: integer a",
+         lambda: _grad_eigh(np.eye(3, dtype=int)),
+         Raises(TypeError, "grad requires real- or complex-valued inputs"))
+  yield ("eigh derivatives: bool a",
+         lambda: _grad_eigh(np.eye(3, dtype=bool)),
+         Raises(TypeError, "grad requires real- or complex-valued inputs"))
+  yield ("eigh derivatives: 0x0", lambda: _grad_eigh(np.zeros((0, 0))),
+         Result(lambda g: np.shape(g) == (0, 0)))
+  # For 1x1, L = w + |v|^2 * 0: dL/da = 1.
+  yield ("eigh derivatives: 1x1", lambda: _grad_eigh(np.array([[2.]])),
+         Result(_close([[1.]])))
+  yield ("eigh derivatives: NaN entries", lambda: _grad_eigh(NAN_2),
+         Result(_all_nan))
+  yield ("eigh derivatives: Inf entries", lambda: _grad_eigh(INF_2),
+         Result(_all_nan))
+  yield ("eigh derivatives: NaN entries (jvp)", lambda: _jvp_eigh(NAN_2),
+         Result(_all_nan))
+  # jnp.linalg.eigh reads (a + a^H) / 2, so its derivative is that of the
+  # symmetrized matrix, whose eigenvalues are distinct here.
+  yield ("eigh derivatives: non-Hermitian a",
+         lambda: (_grad_eigh(NON_HERMITIAN), _grad_eigh(SYMMETRIZED)),
+         Result(lambda gs: np.allclose(gs[0], gs[1], atol=1e-14)))
+  yield ("eigh derivatives: subset_by_index",
+         lambda: jax.jvp(lambda x: jax.lax.linalg.eigh(
+             x, subset_by_index=(0, 1))[1], (np.eye(2),), (np.eye(2),)),
+         Raises(NotImplementedError, "partial eigen"))
+
+
+MATFUNS = ("expm_hermitian", "logm_hermitian", "sqrtm_hermitian",
+           "powm_hermitian", "funm_hermitian")
+
+
+def _matfun(name):
+  f = getattr(jsl, name)
+  if name == "powm_hermitian":
+    return lambda a: f(a, 0.5)
+  if name == "funm_hermitian":
+    return lambda a: f(a, jnp.tanh)
+  return f
+
+
+def _matfun_cases():
+  # The generic rows hold for all five functions: each case runs each.
+  scalar = {"expm_hermitian": np.exp, "logm_hermitian": np.log,
+            "sqrtm_hermitian": np.sqrt, "powm_hermitian": np.sqrt,
+            "funm_hermitian": np.tanh}
+  rows = [
+      ("non-square a", lambda f, n: f(np.ones((3, 4))),
+       lambda n: Raises(ValueError, re.escape(
+           f"{n}: a must be a batch of square matrices") + r".*\(3, 4\)")),
+      ("bool a", lambda f, n: f(np.eye(2, dtype=bool)),
+       lambda n: Raises(TypeError, "numeric dtype, got a.dtype=bool")),
+      ("integer a", lambda f, n: f(2 * np.eye(2, dtype=int)),
+       lambda n: Result(lambda x: np.allclose(
+           x, scalar[n](2.) * np.eye(2), rtol=1e-6))),
+      ("0x0", lambda f, n: f(np.zeros((0, 0))),
+       lambda n: Result(lambda x: x.shape == (0, 0))),
+      ("1x1", lambda f, n: (f(np.array([[2.]])), jax.grad(
+          lambda a: f(a)[0, 0])(np.array([[2.]]))),
+       lambda n: Result(lambda xs: np.allclose(
+           xs[0], scalar[n](2.), rtol=1e-14) and np.allclose(
+               xs[1], (scalar[n](2. + 1e-6) - scalar[n](2. - 1e-6)) / 2e-6,
+               rtol=1e-8))),
+      ("NaN entries", lambda f, n: (f(NAN_2), jax.grad(
+          lambda a: jnp.sum(f(a)))(NAN_2)),
+       lambda n: Result(lambda xs: _all_nan(xs[0]) and _all_nan(xs[1]))),
+      ("Inf entries", lambda f, n: f(INF_2), lambda n: Result(_all_nan)),
+      ("non-Hermitian a", lambda f, n: (f(NON_HERMITIAN + 2 * np.eye(2)),
+                                        f(SYMMETRIZED + 2 * np.eye(2))),
+       lambda n: Result(lambda xs: np.allclose(xs[0], xs[1], atol=1e-14))),
+  ]
+  for label, call, expect in rows:
+    yield (f"matrix functions: {label}",
+           [partial(call, _matfun(n), n) for n in MATFUNS],
+           [expect(n) for n in MATFUNS])
+  yield ("funm_hermitian: func not callable",
+         lambda: jsl.funm_hermitian(np.eye(2), 3),
+         Raises(TypeError, "func must be a callable"))
+  yield ("powm_hermitian: p not a real scalar",
+         lambda: jsl.powm_hermitian(np.eye(2), "a"),
+         Raises(TypeError, "p must be a finite real"))
+  neg, zero = np.diag([-1., 2.]), np.diag([0., 2.])
+  yield ("logm_hermitian: negative eigenvalue",
+         lambda: jsl.logm_hermitian(neg), Result(_all_nan))
+  yield ("logm_hermitian: zero eigenvalue", lambda: jsl.logm_hermitian(zero),
+         Result(lambda x: x[0, 0] == -np.inf and np.isnan(x[0, 1])))
+  yield ("sqrtm_hermitian: negative eigenvalue",
+         lambda: jsl.sqrtm_hermitian(neg), Result(_all_nan))
+  yield ("sqrtm_hermitian: eigenvalue -1e-17 (rounding)",
+         lambda: jsl.sqrtm_hermitian(np.diag([-1e-17, 2.])),
+         Result(_close(np.diag([0., np.sqrt(2.)]))))
+  yield ("sqrtm_hermitian: zero eigenvalue",
+         lambda: (jsl.sqrtm_hermitian(zero),
+                  jax.grad(lambda a: jnp.sum(jsl.sqrtm_hermitian(a)))(zero)),
+         Result(lambda xs: np.allclose(xs[0], np.diag([0., np.sqrt(2.)]))
+                and xs[1][0, 0] == np.inf))
+  yield ("powm_hermitian: p=0.5, negative eigenvalue",
+         lambda: jsl.powm_hermitian(neg, 0.5), Result(_all_nan))
+  yield ("powm_hermitian: p=-1, zero eigenvalue",
+         lambda: jsl.powm_hermitian(zero, -1), Result(
+             lambda x: not np.isfinite(np.asarray(x)).all()))
+  yield ("powm_hermitian: integer p, negative eigenvalue",
+         lambda: jsl.powm_hermitian(neg, 3),
+         Result(_close(np.diag([-1., 8.]))))
+
+
+CASES = list(_eigh_cases()) + list(_matfun_cases())
+
+
+def _check(row, fun, expect):
+  if isinstance(expect, Raises):
+    with pytest.raises(expect.exc, match=expect.match):
+      jax.block_until_ready(fun())
+    if expect.trace_time:
+      # Raised while tracing: also under jit, before anything runs.
+      with pytest.raises(expect.exc, match=expect.match):
+        jax.eval_shape(fun)
+  else:
+    out = jax.block_until_ready(fun())
+    assert expect.check(out), f"{row}: got {out}"
+
+
+@pytest.mark.parametrize("row,fun,expect", CASES, ids=[c[0] for c in CASES])
+def test_row(row, fun, expect):
+  if isinstance(fun, list):
+    for f, e in zip(fun, expect):
+      _check(row, f, e)
+  else:
+    _check(row, fun, expect)
+
+
+def _readme_rows():
+  readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+  text = readme.read_text()
+  start = text.index("<!-- bad-input table -->")
+  end = text.index("<!-- end bad-input table -->")
+  rows = []
+  for line in text[start:end].splitlines():
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) >= 3 and cells[0] and not set(cells[0]) <= set("-: "):
+      if cells[0] == "function":
+        continue
+      rows.append(f"{cells[0].strip('`')}: {cells[1]}")
+  return rows
+
+
+def test_readme_table_matches():
+  assert sorted(_readme_rows()) == sorted(c[0] for c in CASES)

@@ -1,0 +1,207 @@
+# Copyright 2026 The JAX Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests for eigh's second-order degenerate coupling and gauge check."""
+
+import functools
+
+from absl.testing import absltest
+import numpy as np
+
+import jax
+import jax.numpy as jnp
+from jax._src import config
+from jax._src import test_util as jtu
+
+config.parse_flags_with_absl()
+
+float_types = jtu.dtypes.floating
+complex_types = jtu.dtypes.complex
+
+
+def _hermitian(rng, w, dtype):
+  """Q diag(w) Q^H for a random unitary (orthogonal) Q."""
+  n = len(w)
+  z = rng.standard_normal((n, n))
+  if np.issubdtype(dtype, np.complexfloating):
+    z = z + 1j * rng.standard_normal((n, n))
+  q, _ = np.linalg.qr(z)
+  return ((q * np.asarray(w)) @ q.conj().T).astype(dtype)
+
+
+def _projector_loss(k, weights):
+  """sum(W * P) with P the projector onto the k lowest eigenvectors."""
+  def loss(a):
+    _, v = jnp.linalg.eigh(a)
+    vk = v[..., :k]
+    p = vk @ jnp.conj(vk).mT
+    return jnp.real(jnp.sum(jnp.asarray(weights, p.dtype) * p))
+  return loss
+
+
+def _gauge_check(mode):
+  """Runs a test method with jax_linalg_gauge_check set to `mode`."""
+  def decorator(method):
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+      with config.linalg_gauge_check(mode):
+        return method(*args, **kwargs)
+    return wrapped
+  return decorator
+
+
+def _sum_v(a):
+  # Depends on the basis of a degenerate eigenspace (and on the phases).
+  return jnp.real(jnp.sum(jnp.linalg.eigh(a)[1]))
+
+
+class EighSecondOrderTest(jtu.JaxTestCase):
+
+  @jtu.sample_product(dtype=[np.float64, np.complex128])
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  def testSecondOrderProjector(self, dtype):
+    # Second derivatives of cluster projectors are exact too, also in
+    # directions that split a cluster (degenerate perturbation theory);
+    # check_grads compares with finite differences of the first derivative.
+    # In float64 only: check_grads' own float32 differences of a projector
+    # with gaps of 1.5 are noisier than its float32 tolerance.
+    a = _hermitian(self.rng(), [-1., -1., 0.5, 2., 2.], dtype)
+    loss = _projector_loss(2, self.rng().standard_normal(a.shape))
+    jtu.check_grads(loss, (a,), order=2, modes=["fwd", "rev"])
+
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  def testHessianCompositions(self):
+    rng = self.rng()
+    a = _hermitian(rng, [-1., -1., 0.5, 2., 2.], np.float64)
+    loss = _projector_loss(2, rng.standard_normal(a.shape))
+    h1 = jax.hessian(loss)(a)
+    h2 = jax.jacrev(jax.jacrev(loss))(a)
+    h3 = jax.jacfwd(jax.jacfwd(loss))(a)
+    self.assertAllClose(h1, h2, atol=1e-10, rtol=1e-10)
+    self.assertAllClose(h1, h3, atol=1e-10, rtol=1e-10)
+    # Against a float64 central difference of the first derivative, with
+    # its own O(h^2) error at h = 1e-4: about 1e-8.
+    e1, e2 = (_hermitian(rng, rng.standard_normal(5), np.float64)
+              for _ in range(2))
+    hvp = np.einsum("ij,ijkl,kl->", e1, h1, e2)
+    jvp = lambda x: jax.jvp(loss, (x,), (e1,))[1]
+    fd = (jvp(a + 1e-4 * e2) - jvp(a - 1e-4 * e2)) / 2e-4
+    self.assertAllClose(hvp, fd, rtol=1e-7, atol=1e-7)
+
+
+class EighGaugeCheckTest(jtu.JaxTestCase):
+
+  def _rotated(self, w, dtype=np.float32):
+    return _hermitian(self.rng(), w, dtype)
+
+  def testRaiseOnGaugeDependentLoss(self):
+    # sum(V) changes when the basis of the repeated eigenspace rotates.
+    a = self._rotated([1., 1., 2.])
+    ignored = jax.grad(_sum_v)(a)
+    self.assertTrue(np.all(np.isfinite(ignored)))
+    with config.linalg_gauge_check("raise"):
+      with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
+        jax.block_until_ready(jax.jit(jax.grad(_sum_v))(a))
+
+  @_gauge_check("raise")
+  def testSilentOnProjectorsAndAtFirstOrderInvariantPoints(self):
+    a = self._rotated([1., 1., 2.])
+    loss = _projector_loss(2, np.arange(9.).reshape(3, 3))
+    self.assertTrue(np.all(np.isfinite(jax.grad(loss)(a))))
+    # At exactly I, eigh returns V = I and V^T d sum(V)/dV = ones is
+    # symmetric: sum(V) is stationary under rotations of the eigenspace
+    # there, so the gradient is well defined and the check stays silent.
+    g = jax.grad(_sum_v)(np.eye(3, dtype=np.float32))
+    self.assertTrue(np.all(np.isfinite(g)))
+
+  @_gauge_check("raise")
+  def testSilentOnNearlyDegenerateProjectors(self):
+    # Splittings below the degeneracy tolerance count as degenerate; a
+    # projector onto the whole (split) cluster is still invariant.
+    w = np.array([1., 1. + 1e-9, 2.]) if config.enable_x64.value else (
+        np.array([1., 1. + 1e-5, 2.]))
+    a = self._rotated(w, np.float64 if config.enable_x64.value
+                      else np.float32)
+    loss = _projector_loss(2, np.arange(9.).reshape(3, 3))
+    self.assertTrue(np.all(np.isfinite(jax.grad(loss)(a))))
+    with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
+      jax.block_until_ready(jax.grad(_sum_v)(a))
+
+  @_gauge_check("nan")
+  def testNanOnlyInAffectedBatchElements(self):
+    a = np.stack([self._rotated([1., 1., 2.]), self._rotated([1., 2., 3.])])
+    g = jax.vmap(jax.grad(_sum_v))(a)
+    self.assertTrue(np.all(np.isnan(g[0])))
+    self.assertTrue(np.all(np.isfinite(g[1])))
+    loss = _projector_loss(2, np.ones((3, 3)))
+    self.assertTrue(np.all(np.isfinite(jax.vmap(jax.grad(loss))(a))))
+
+  @jtu.sample_product(dtype=complex_types)
+  @_gauge_check("raise")
+  def testComplexPhaseGauge(self, dtype):
+    # Eigenvector phases are arbitrary: Im(sum(V)) depends on them (even
+    # with distinct eigenvalues), sum(|V|^2 c) does not.
+    a = self._rotated([1., 2., 3.], dtype)
+    phase_free = lambda a: jnp.sum(
+        jnp.abs(jnp.linalg.eigh(a)[1]) ** 2
+        * jnp.arange(3, dtype=a.real.dtype)[None, :])
+    self.assertTrue(np.all(np.isfinite(jax.grad(phase_free)(a))))
+    phased = lambda a: jnp.imag(jnp.sum(jnp.linalg.eigh(a)[1]))
+    with self.assertRaisesRegex(Exception, "phase"):
+      jax.block_until_ready(jax.grad(phased)(a))
+
+  def testBadModeRaises(self):
+    with self.assertRaises(ValueError):
+      jax.config.update("jax_linalg_gauge_check", "sometimes")
+
+  def testModeIsPartOfTheJitKey(self):
+    # The option enters the jit cache key: a function compiled with one mode
+    # is retraced, not reused, under another.
+    a = self._rotated([1., 1., 2.])
+    f = jax.jit(jax.grad(_sum_v))
+    self.assertTrue(np.all(np.isfinite(f(a))))
+    with config.linalg_gauge_check("nan"):
+      self.assertTrue(np.all(np.isnan(f(a)[:2])))
+    self.assertTrue(np.all(np.isfinite(f(a))))
+
+
+class EighShardingTest(jtu.JaxTestCase):
+
+  @jtu.sample_product(mode=["ignore", "nan"])
+  def testBatchShardedDegenerateGrad(self, mode):
+    # The batch axis may be sharded; the rule's primitives keep it sharded
+    # and gather nothing. (Run with, e.g.,
+    # XLA_FLAGS=--xla_force_host_platform_device_count=4.)
+    if jax.device_count() < 4:
+      self.skipTest("needs 4 devices")
+    mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]), ("batch",))
+    sharding = jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec("batch"))
+    a = np.stack([_hermitian(self.rng(), [1., 1., 2., 3.], np.float32)
+                  for _ in range(8)])
+    loss = _projector_loss(2, np.ones((4, 4)))
+    with config.linalg_gauge_check(mode):
+      f = jax.jit(jax.vmap(jax.grad(loss)), in_shardings=sharding,
+                  out_shardings=None)
+      a = jax.device_put(a, sharding)
+      hlo = f.lower(a).compile().as_text()
+      out = f(a)
+    self.assertEqual(out.sharding.spec, sharding.spec)
+    self.assertNotIn("all-gather", hlo)
+    self.assertNotIn("all-to-all", hlo)
+    self.assertAllClose(out, jax.vmap(jax.grad(loss))(np.asarray(a)))
+
+
+if __name__ == "__main__":
+  absltest.main(testLoader=jtu.JaxTestLoader())
