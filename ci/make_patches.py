@@ -44,6 +44,7 @@ import argparse
 import ast
 import builtins
 import difflib
+import importlib.util
 import os
 import pathlib
 import re
@@ -261,41 +262,41 @@ def _import_key(node: ast.stmt) -> str:
 
 
 def add_imports(text: str, path: str, needed: list[tuple]) -> str:
-  """Adds `from M import name` statements, each where JAX's order has it."""
+  """Adds imports, each where JAX's (alphabetical) order puts it.
+
+  A name joins an existing `from M import a, b` of names (not of modules);
+  otherwise it gets a statement of its own.
+  """
   for module, name, asname in needed:
     mod = Module(text, path)
-    bound = asname or name
-    if bound in mod.defined():
+    if (asname or name) in mod.defined():
       continue
     lines = mod.lines
-    same = [n for n in mod.tree.body if isinstance(n, ast.ImportFrom) and
-            n.module == module and len(n.names) > 1 or (
-                isinstance(n, ast.ImportFrom) and n.module == module and
-                module not in ("jax._src",) and "." in module and
-                n.names[0].name.startswith("_"))]
     entry = name + (f" as {asname}" if asname else "")
-    if same:  # Append to `from M import a, b`.
+    of_names = lambda n: len(n.names) > 1 or not n.names[0].name.islower() or (
+        n.names[0].name.startswith("_"))
+    same = [n for n in mod.tree.body if isinstance(n, ast.ImportFrom) and
+            module and n.module == module and of_names(n)]
+    if same:
       node = same[0]
       names = [a.name + (f" as {a.asname}" if a.asname else "")
                for a in node.names] + [entry]
       stmt = f"from {module} import {', '.join(names)}"
       if len(stmt) > 80:
         stmt = f"from {module} import (\n    {', '.join(names)})"
-      new = lines[:node.lineno - 1] + stmt.split("\n") + lines[
-          node.end_lineno:]
-      text = "\n".join(new) + "\n"
-      continue
-    stmt = (f"import {name}" + (f" as {asname}" if asname else "")
-            if module is None else f"from {module} import {entry}")
-    key = _import_key(ast.parse(stmt).body[0])
-    group = key.split(".")[0]
-    imports = [n for n in mod.tree.body if isinstance(n, (
-        ast.Import, ast.ImportFrom)) and _import_key(n).split(".")[0] == group]
-    if not imports:
-      raise SystemExit(f"error: {path} has no {group} imports to join")
-    later = [n for n in imports if _import_key(n) > key]
-    at = later[0].lineno - 1 if later else imports[-1].end_lineno
-    text = "\n".join(lines[:at] + [stmt] + lines[at:]) + "\n"
+      lines[node.lineno - 1:node.end_lineno] = stmt.split("\n")
+    else:
+      stmt = (f"from {module} import {entry}" if module else f"import {entry}")
+      key = _import_key(ast.parse(stmt).body[0])
+      group = [n for n in mod.tree.body if isinstance(
+          n, (ast.Import, ast.ImportFrom)) and
+               _import_key(n).split(".")[0] == key.split(".")[0]]
+      if not group:
+        raise SystemExit(f"error: {path} has no imports of {key} to join")
+      later = [n for n in group if _import_key(n) > key]
+      at = later[0].lineno - 1 if later else group[-1].end_lineno
+      lines.insert(at, stmt)
+    text = "\n".join(lines) + "\n"
   return text
 
 
@@ -397,10 +398,12 @@ def check_text(path: str, old: str, new: str) -> None:
 
 def ruff(tree: pathlib.Path, files: list[str]) -> None:
   files = [f for f in files if f.endswith(".py") and (tree / f).exists()]
+  exe = [sys.executable, "-m", "ruff"]
+  if importlib.util.find_spec("ruff") is None and shutil.which("ruff"):
+    exe = [shutil.which("ruff")]
   out = subprocess.run(
-      [sys.executable, "-m", "ruff", "check", "--no-cache", "--config",
-       str(tree / "pyproject.toml"), *files], cwd=tree, text=True,
-      capture_output=True)
+      exe + ["check", "--no-cache", "--config", str(tree / "pyproject.toml"),
+             *files], cwd=tree, text=True, capture_output=True)
   if out.returncode:
     raise SystemExit(f"error: ruff (JAX's configuration) on the patched "
                      f"tree:\n{out.stdout}{out.stderr}")
@@ -489,7 +492,8 @@ def check_all_taken(taken: set) -> None:
 
 def build(base: pathlib.Path, tree: pathlib.Path, out: pathlib.Path | None,
           upto: int | None = None, lint: bool = False) -> list[str]:
-  git(tree.parent, "clone", "-q", "--no-hardlinks", str(base), str(tree))
+  git(tree.parent, "clone", "-q", "--no-hardlinks", str(base.resolve()),
+      str(tree))
   base_rev = git(tree, "rev-parse", "HEAD").strip()
   taken, written, changed = set(), [], set()
   prs = stack.STACK[:upto] if upto else stack.STACK

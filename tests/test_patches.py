@@ -12,12 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""patches/ is up to date, applies to JAX's source and stands alone.
+"""patches/ is up to date, applies PR by PR, and agrees with install().
 
 Needs the JAX sdist (ci/fetch_jax_source.sh, cached in .jax_src/); the tests
-are skipped, with the reason, only when it cannot be downloaded.
+that need it are skipped, with the reason, only when it cannot be
+downloaded.
 """
 
+import importlib
 import os
 import pathlib
 import subprocess
@@ -28,47 +30,53 @@ import pytest
 # realpath: Bazel runs this file from its runfiles tree.
 ROOT = pathlib.Path(os.path.realpath(__file__)).parent.parent
 CI = ROOT / "ci"
+PATCHES = ROOT / "patches"
 GIT_ENV = dict(os.environ, GIT_CONFIG_NOSYSTEM="1",
-               GIT_CONFIG_GLOBAL=os.devnull)
+               GIT_CONFIG_GLOBAL=os.devnull, GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@localhost")
+sys.path.insert(0, str(CI))
+import make_patches  # noqa: E402  pylint: disable=g-import-not-at-top
+import stack  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
-def _run(*cmd, env=None, **kw):
-  return subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
+def _run(*cmd, env=None, cwd=ROOT, **kw):
+  return subprocess.run(cmd, cwd=cwd, text=True, capture_output=True,
                         env=env or GIT_ENV, **kw)
 
 
 @pytest.fixture(scope="module")
 def base_tree() -> pathlib.Path:
-  version = _run(sys.executable, str(CI / "make_patches.py"),
-                 "--base-version", check=True).stdout.strip()
   fetch = _run("bash", str(CI / "fetch_jax_source.sh"),
-               env=dict(GIT_ENV, JAX_VERSION=version))
+               env=dict(GIT_ENV, JAX_VERSION=stack.BASE_VERSION))
   if fetch.returncode != 0:
-    pytest.skip(f"cannot download the jax {version} sdist from PyPI "
+    pytest.skip(f"cannot download the jax {stack.BASE_VERSION} sdist "
                 f"(offline?):\n{fetch.stderr[-2000:]}")
   return pathlib.Path(fetch.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def patched_tree(base_tree, tmp_path_factory) -> pathlib.Path:
+  """The base with every PR applied by `git am`, one commit per PR."""
   tree = tmp_path_factory.mktemp("patched") / "jax"
-  r = _run("bash", str(CI / "apply_patches.sh"), str(base_tree), str(tree))
-  assert r.returncode == 0, r.stderr
+  _run("git", "clone", "-q", str(base_tree), str(tree), check=True)
+  for pr in stack.STACK:
+    patches = sorted((PATCHES / pr.slug).glob("*.patch"))
+    r = _run("git", "am", *map(str, patches), cwd=tree)
+    assert r.returncode == 0, f"{pr.slug} does not apply:\n{r.stderr}"
   return tree
 
 
-def _series() -> list[str]:
-  series = ROOT / "patches" / "series"
-  assert series.exists(), "patches/series is missing; run ci/make_patches.py"
-  return [l for l in series.read_text().split() if l]
-
-
-def test_series_lists_the_patch_files():
-  names = _series()
-  assert names, "patches/series is empty"
-  assert sorted(names) == names
-  on_disk = sorted(p.name for p in (ROOT / "patches").glob("*.patch"))
-  assert names == on_disk
+def test_series_lists_every_pr_in_order():
+  series = (PATCHES / "series").read_text().split()
+  folders = [name.split("/")[0] for name in series]
+  assert folders == sorted(folders)
+  assert sorted(set(folders)) == [pr.slug for pr in stack.STACK]
+  on_disk = sorted(str(p.relative_to(PATCHES))
+                   for p in PATCHES.glob("*/*.patch"))
+  assert series == on_disk
+  for pr in stack.STACK:
+    assert (PATCHES / pr.slug / "PR.md").read_text() == (
+        CI / "pr" / f"{pr.slug}.md").read_text()
 
 
 def test_patches_are_up_to_date(base_tree):
@@ -79,44 +87,102 @@ def test_patches_are_up_to_date(base_tree):
       + r.stdout[-4000:] + r.stderr[-2000:])
 
 
-def test_patches_apply_with_git_apply_check(base_tree, tmp_path):
-  # In a repository of its own: run inside another repository on a subfolder,
-  # `git apply` skips every file and exits 0.
-  tree = tmp_path / "jax"
-  subprocess.run(["git", "clone", "-q", str(base_tree), str(tree)],
-                 check=True, env=GIT_ENV)
-  for name in _series():
-    patch = ROOT / "patches" / name
-    r = subprocess.run(["git", "apply", "--check", "--verbose", str(patch)],
-                       cwd=tree, text=True, capture_output=True, env=GIT_ENV)
-    assert r.returncode == 0, f"{name} does not apply:\n{r.stderr}"
-    assert "Skipped patch" not in r.stderr, r.stderr
-    # Apply for real, so that the next patch is checked on top of this one.
-    subprocess.run(["git", "apply", str(patch)], cwd=tree, check=True,
-                   env=GIT_ENV)
+def test_each_pr_is_one_commit_with_its_tests(patched_tree):
+  log = _run("git", "log", "--format=%s", "--reverse",
+             cwd=patched_tree).stdout.splitlines()[1:]
+  assert len(log) == len(stack.STACK)
+  for i, pr in enumerate(stack.STACK):
+    added = _run("git", "diff", "--name-only", "--diff-filter=A",
+                 f"HEAD~{len(stack.STACK) - i}", f"HEAD~{len(stack.STACK) - i - 1}",
+                 cwd=patched_tree).stdout.split()
+    assert [f"tests/{t}" for t in pr.tests] == [
+        f for f in added if f.startswith("tests/")], pr.slug
+    assert pr.tests, f"{pr.slug} carries no tests"
+
+
+def test_first_pr_is_small():
+  # Issue: the first PR is the smallest change that fixes #669, about 500
+  # changed lines or fewer, tests included.
+  patch = next((PATCHES / stack.STACK[0].slug).glob("*.patch")).read_text()
+  changed = [l for l in patch.splitlines()
+             if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+  assert len(changed) <= 500, len(changed)
 
 
 def test_patched_tree_does_not_mention_jax_patch(patched_tree):
-  changed = subprocess.run(
-      ["git", "status", "--porcelain", "--untracked-files=all"],
-      cwd=patched_tree, text=True, capture_output=True, check=True,
-      env=GIT_ENV).stdout.splitlines()
-  files = [patched_tree / l[3:] for l in changed]
-  assert files
-  offenders = [str(f.relative_to(patched_tree)) for f in files
-               if f.exists() and "jax_patch" in f.read_text()]
-  assert not offenders, f"patched files mention jax_patch: {offenders}"
+  changed = _run("git", "diff", "--name-only", "HEAD~%d" % len(stack.STACK),
+                 cwd=patched_tree).stdout.split()
+  assert changed
+  offenders = [f for f in changed if (patched_tree / f).exists() and
+               "jax_patch" in (patched_tree / f).read_text()]
+  assert not offenders
 
 
-def test_patched_tree_has_no_separate_kernel_module(patched_tree):
-  assert not (patched_tree / "jax/_src/lax/sylvester_triangular.py").exists()
-  for f in (patched_tree / "jax").rglob("*.py"):
-    text = f.read_text()
-    assert "sylvester_triangular import" not in text, f
+def test_install_covers_what_the_stack_changes():
+  # Every upstream definition a PR replaces, every name it exports and every
+  # config option it adds is what install() swaps into stock JAX.
+  import jax_patch  # pylint: disable=g-import-not-at-top
+  from jax_patch import monkeypatch  # pylint: disable=g-import-not-at-top
+  with jax_patch.patched():
+    targets = {(id(m), name) for m, name, _ in monkeypatch._targets()}
+    for pr in stack.STACK:
+      for dst, edits in pr.edits.items():
+        module = importlib.import_module(dst[:-3].replace("/", "."))
+        for edit in edits:
+          if isinstance(edit, stack.Replace):
+            assert (id(module), edit.name) in targets, (pr.slug, edit.name)
+          elif isinstance(edit, stack.Export):
+            for name in edit.names:
+              assert (id(module), name) in targets, (pr.slug, name)
+          elif isinstance(edit, stack.Insert) and dst.endswith("config.py"):
+            for name in edit.names:
+              assert (id(module), name) in targets, (pr.slug, name)
 
 
-def test_patched_tree_compiles(patched_tree):
-  for rel in ("jax/_src/lax/linalg.py", "jax/_src/scipy/linalg.py",
-              "jax/lax/linalg.py", "jax/scipy/linalg.py"):
-    f = patched_tree / rel
-    compile(f.read_text(), str(f), "exec")
+def _module(text):
+  return make_patches.Module(text, "x.py")
+
+
+def test_generator_refuses_a_missing_anchor():
+  mod = _module("def a():\n  pass\n")
+  with pytest.raises(SystemExit, match="no top-level 'b'"):
+    make_patches.insert(mod, ["def c():", "  pass"], before="b")
+  with pytest.raises(SystemExit, match="no section"):
+    make_patches.insert(mod, ["def c():", "  pass"], after="# Nope")
+
+
+def test_generator_text_checks():
+  old = "import os\n\n\ndef a():\n  pass\n"
+  check = lambda new: make_patches.check_text("x.py", old, new)
+  check(old + "\n\n# New section\n\ndef b():\n  pass\n")
+  # An untitled block: the section comment is separated from its code.
+  with pytest.raises(SystemExit, match="not directly followed"):
+    check(old + "\n\n# New section\n\n\ndef b():\n  pass\n")
+  # A title stuck before another section's title.
+  with pytest.raises(SystemExit, match="not directly followed"):
+    check(old + "\n\n# New section\n\n# Another\n\ndef b():\n  pass\n")
+  with pytest.raises(SystemExit, match="3\\+ blank lines"):
+    check(old + "\n\n\n\ndef b():\n  pass\n")
+  with pytest.raises(SystemExit, match="mentions jax_patch"):
+    check(old + "# jax_patch\n")
+  with pytest.raises(SyntaxError):
+    check(old + "def b(:\n")
+
+
+def test_generator_places_imports_in_jax_order():
+  text = ("from jax._src import core\nfrom jax._src import dtypes\n"
+          "from jax._src.lax import lax\nfrom jax._src.lax import utils\n\n"
+          "x = 1\n")
+  out = make_patches.add_imports(text, "x.py", [
+      ("jax._src.debugging", "debug_callback", None),
+      ("jax._src.lax", "slicing", None)])
+  lines = out.splitlines()
+  assert lines.index("from jax._src.debugging import debug_callback") == 1
+  assert lines.index("from jax._src.lax import slicing") == 4
+
+
+def test_generator_without_drops_later_statements():
+  lines = ["def f(x):", "  y = x", "  # Later.", "  y = later(y)",
+           "  return y"]
+  assert make_patches.without(lines, ("later",)) == [
+      "def f(x):", "  y = x", "  return y"]
