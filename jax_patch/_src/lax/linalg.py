@@ -24,7 +24,6 @@ import numpy as np
 from jax._src import ad_util
 from jax._src import config
 from jax._src import core
-from jax._src import dispatch
 from jax._src import dtypes
 from jax._src.debugging import debug_callback
 from jax._src.interpreters import ad
@@ -33,9 +32,10 @@ from jax._src.interpreters import mlir
 from jax._src.lax import lax
 # eigh, schur and _real_schur_to_complex are re-exported: upstream they are
 # names of this module, which jax_patch/_src/scipy/linalg.py uses.
+from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (  # noqa: F401
     _H, _T, _broadcast_to, _extract_diagonal, _triu, eigh, eigh_p, schur,
-    symmetrize)
+    standard_linalg_primitive, symmetrize)
 from jax._src.typing import Array, ArrayLike
 
 from jax_patch._src.lax.sylvester_triangular import (  # noqa: F401
@@ -50,7 +50,6 @@ def sylvester_solve(
     b: ArrayLike,
     c: ArrayLike,
     *,
-    diagonal: bool = False,
     quasi_triangular: bool = False,
     transpose: bool = False,
     rtol: float | None = None,
@@ -73,66 +72,53 @@ def sylvester_solve(
   transpose all reuse them, so one Schur decomposition serves any number of
   right-hand sides and derivatives.
 
-  The solve is the back-substitution of Bartels and Stewart, blocked so that
-  most of its work is matrix multiplication: independent blocks on each
-  anti-diagonal are solved together after their right-hand sides are
-  updated by batched products with the solved blocks (as in Jonsson and
-  Kågström's RECSY and LAPACK's ``trsyl3``). With ``diagonal=True`` the
-  coefficients are diagonal, given as vectors (e.g. eigenvalues from
-  :func:`eigh`), and the solve is elementwise:
-  :math:`Y_{ij} = C_{ij} / (a_i + b_j)`. With ``quasi_triangular=True`` the
-  coefficients are real Schur forms (upper quasi-triangular, with a
-  :math:`2 \times 2` diagonal block per complex conjugate pair of
-  eigenvalues, as :func:`schur` returns for real input) and the solve runs in
-  real arithmetic, with those blocks solved in closed form; this avoids the
-  complex Schur form, which costs several times more to compute and to use.
+  With ``quasi_triangular=True`` the coefficients are real Schur forms
+  (upper quasi-triangular, with a :math:`2 \times 2` diagonal block per
+  complex conjugate pair of eigenvalues, as :func:`schur` returns for real
+  input) and the solve runs in real arithmetic, which avoids the complex
+  Schur form, several times more costly to compute and to use.
 
   Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` (for
   ``quasi_triangular``, a sum of eigenvalues of the diagonal blocks) with
   :math:`|d_{ij}| \le \mathrm{rtol} \cdot (\max|A| + \max|B|)` (maxima over
   the triangles of each matrix in the batch) is treated as exactly zero and
   its component of :math:`Y` is set to zero instead of :math:`\pm\infty`: the
-  result is a generalized-inverse solution, and for ``diagonal=True`` exactly
-  the Moore–Penrose one. This is what makes the degenerate-aware
-  :func:`eigh` derivative possible. (For ``quasi_triangular``, an equation
-  with singular pairs is solved in the complex Schur bases obtained from the
-  real ones by a rotation per :math:`2 \times 2` block, at the cost of
-  complex arithmetic, and the real part of the result is returned.)
-  Alternatively, ``broadening`` replaces every reciprocal pivot :math:`1/d`
-  by the Lorentzian :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is
-  smooth in the coefficients; ``rtol`` is then unused.
+  result is a generalized-inverse solution. Alternatively, ``broadening``
+  replaces every reciprocal pivot :math:`1/d` by the Lorentzian
+  :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth in the
+  coefficients; ``rtol`` is then unused. Coefficients that are not finite
+  give a solution that is all NaN.
 
   Args:
-    a: A batch of upper triangular matrices with shape ``[..., m, m]``, or of
-      their diagonals with shape ``[..., m]`` if ``diagonal`` is ``True``.
+    a: A batch of upper triangular matrices with shape ``[..., m, m]``.
       Entries below the diagonal are ignored.
-    b: A batch of upper triangular matrices with shape ``[..., n, n]``, or of
-      their diagonals with shape ``[..., n]`` if ``diagonal`` is ``True``.
+    b: A batch of upper triangular matrices with shape ``[..., n, n]``.
       Entries below the diagonal are ignored.
     c: The right-hand sides, with shape ``[..., m, n]``. ``a``, ``b`` and
       ``c`` must have the same batch dimensions and the same floating-point
       or complex dtype.
-    diagonal: If ``True``, ``a`` and ``b`` hold diagonals.
     quasi_triangular: If ``True``, ``a`` and ``b`` are real upper
       quasi-triangular: entries below the subdiagonal, and subdiagonal
       entries that are zero to working precision, are ignored. Requires a
-      real dtype, ``diagonal=False`` and no ``broadening``.
+      real dtype and no ``broadening``.
     transpose: If ``True``, solves :math:`A^T Y + Y B^T = C` instead (not
       conjugated: this is the linear transpose of the solve).
     rtol: Relative tolerance below which a pivot counts as zero. Defaults to
       :math:`\max(m, n)\,\varepsilon` for the dtype's machine epsilon
       :math:`\varepsilon`, the size of the rounding error of a backward-stable
-      Schur or eigenvalue decomposition.
+      Schur decomposition.
     broadening: If given, a nonnegative Lorentzian broadening, in the units
       of the square of the pivots, used instead of truncation.
 
   Returns:
     An array ``y`` with the shape and dtype of ``c``.
   """
+  a, b, c = lax.asarray(a), lax.asarray(b), lax.asarray(c)
+  _check_sylvester_solve_args(a, b, c, quasi_triangular=quasi_triangular,
+                              broadening=broadening)
   return sylvester_solve_p.bind(
-      lax.asarray(a), lax.asarray(b), lax.asarray(c), diagonal=diagonal,
-      quasi_triangular=quasi_triangular, transpose=transpose, rtol=rtol,
-      broadening=broadening)
+      a, b, c, quasi_triangular=quasi_triangular, transpose=transpose,
+      rtol=rtol, broadening=broadening)
 
 
 # Symmetric/Hermitian eigendecomposition
@@ -363,33 +349,21 @@ def _eigh_jvp_rule(
 
 # Sylvester solve
 
-def _sylvester_solve_abstract_eval(a, b, c, *, diagonal, quasi_triangular,
-                                   broadening, **_):
-  if quasi_triangular and (diagonal or broadening is not None or
-                           dtypes.issubdtype(c.dtype, np.complexfloating)):
-    raise ValueError(
-        "sylvester_solve: quasi_triangular=True needs real a, b and c, "
-        f"diagonal=False and broadening=None, got dtype {c.dtype}, "
-        f"diagonal={diagonal} and broadening={broadening}.")
-  rank = 1 if diagonal else 2
+def _check_sylvester_solve_args(a, b, c, *, quasi_triangular, broadening):
+  # Trace-time errors that name the argument and its shape, before the
+  # primitive's generic linalg rules see the operands.
   for name, x in (("a", a), ("b", b)):
-    if x.ndim < rank or (not diagonal and x.shape[-1] != x.shape[-2]):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
       raise ValueError(
-          f"sylvester_solve: argument {name} must have shape "
-          f"{'[..., k]' if diagonal else '[..., k, k]'} "
-          f"(diagonal={diagonal}), got shape {x.shape}.")
-  if c.ndim < 2:
-    raise ValueError(
-        "sylvester_solve: argument c must have shape [..., m, n], got shape "
-        f"{c.shape}.")
+          f"sylvester_solve: argument {name} must have shape [..., k, k], "
+          f"got shape {x.shape}.")
   m, n = a.shape[-1], b.shape[-1]
-  if c.shape[-2:] != (m, n):
+  if c.ndim < 2 or c.shape[-2:] != (m, n):
     raise ValueError(
         "sylvester_solve: argument c must have shape [..., m, n] = "
         f"[..., {m}, {n}] to match a with shape {a.shape} and b with shape "
         f"{b.shape}, got shape {c.shape}.")
-  batch = c.shape[:-2]
-  if a.shape[:a.ndim - rank] != batch or b.shape[:b.ndim - rank] != batch:
+  if not a.shape[:-2] == b.shape[:-2] == c.shape[:-2]:
     raise ValueError(
         "sylvester_solve: arguments must have equal batch dimensions, got "
         f"a with shape {a.shape}, b with shape {b.shape} and c with shape "
@@ -400,59 +374,63 @@ def _sylvester_solve_abstract_eval(a, b, c, *, diagonal, quasi_triangular,
           "sylvester_solve: arguments must have the same floating-point or "
           f"complex dtype, got a: {a.dtype}, b: {b.dtype} and c: {c.dtype} "
           f"(argument {name}).")
-  return c.update(shape=c.shape, dtype=c.dtype, weak_type=False)
+  if quasi_triangular and (broadening is not None or
+                           dtypes.issubdtype(c.dtype, np.complexfloating)):
+    raise ValueError(
+        "sylvester_solve: quasi_triangular=True needs real a, b and c and "
+        f"broadening=None, got dtype {c.dtype} and broadening={broadening}.")
 
-def _sylvester_diagonals(a, b, diagonal):
-  if diagonal:
-    return a, b
-  return _extract_diagonal(a), _extract_diagonal(b)
+def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, **_):
+  m, n = a_shape[0], b_shape[0]
+  if a_shape[1] != m or b_shape[1] != n or tuple(c_shape) != (m, n):
+    raise ValueError(
+        "sylvester_solve: a, b and c must have shapes [..., m, m], "
+        f"[..., n, n] and [..., m, n], got {a_shape}, {b_shape} and "
+        f"{c_shape}.")
+  return c_shape
 
-def _sylvester_inverse_pivots(a, b, *, diagonal, transpose, rtol, broadening,
-                              quasi_triangular=False):
-  # The reciprocals of the pivots d_ij = a_ii + b_jj, with zero for singular
-  # pairs: |d_ij| <= rtol (max|A| + max|B|), where the maxima run over the
-  # referenced triangles so that the tolerance scales with the coefficients.
-  # The pivots of op(A) Y + Y op(B) do not depend on op; quasi_triangular
-  # excludes broadening, the only caller of this with it set.
-  del transpose, quasi_triangular
-  da, db = _sylvester_diagonals(a, b, diagonal)
+def _sylvester_pivot_inverses(da, db, scale, *, rtol, broadening):
+  # The reciprocals of the pivots d_ij = da_i + db_j, with zero for singular
+  # pairs |d_ij| <= rtol * scale, or Lorentzian ones with broadening. A
+  # scale that is not finite (inf or NaN among the coefficients) makes them
+  # all NaN, so that the solution is NaN rather than silently finite.
   d = da[..., :, None] + db[..., None, :]
   if broadening is not None:
     # Lorentzian broadening: 1/d -> conj(d) / (|d|^2 + broadening).
     d2 = (d * d.conj()).real
-    return d.conj() / (d2 + broadening).astype(d.dtype)
-  m, n = da.shape[-1], db.shape[-1]
-  if rtol is None:
-    rtol = max(m, n) * float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
-  if diagonal:
-    scale_a, scale_b = abs(a), abs(b)
+    inv = d.conj() / (d2 + broadening).astype(d.dtype)
   else:
-    scale_a, scale_b = abs(_triu(a)), abs(_triu(b))
-  red = lambda x: lax.reduce_max(x, axes=tuple(range(d.ndim - 2, x.ndim)))
-  tol = rtol * (red(scale_a) + red(scale_b))
-  singular = abs(d) <= tol[..., None, None]
-  one = lax.full_like(d, 1)
-  return lax.select(singular, lax.full_like(d, 0),
-                    one / lax.select(singular, one, d))
+    if rtol is None:
+      eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
+      rtol = max(da.shape[-1], db.shape[-1]) * eps
+    singular = abs(d) <= (rtol * scale)[..., None, None]
+    one = lax.full_like(d, 1)
+    inv = lax.select(singular, lax.full_like(d, 0),
+                     one / lax.select(singular, one, d))
+  finite = _broadcast_to(lax.is_finite(scale)[..., None, None], inv.shape)
+  return lax.select(finite, inv, lax.full_like(inv, np.nan))
 
-def _sylvester_solve_impl(a, b, c, *, diagonal, quasi_triangular, transpose,
-                          rtol, broadening):
+def _sylvester_inverse_pivots(a, b, *, rtol, broadening, **_):
+  # The pivots of op(A) Y + Y op(B) are a_ii + b_jj whatever op is; the scale
+  # of the tolerance, max|A| + max|B|, runs over the referenced triangles.
+  red = lambda x: lax.reduce_max(abs(_triu(x)), axes=(x.ndim - 2, x.ndim - 1))
+  return _sylvester_pivot_inverses(
+      _extract_diagonal(a), _extract_diagonal(b), red(a) + red(b), rtol=rtol,
+      broadening=broadening)
+
+def _sylvester_solve_impl(a, b, c, *, quasi_triangular, transpose, rtol,
+                          broadening):
   if quasi_triangular:
     if transpose:
       return _T(_sylvester_quasi_solve(b, a, _T(c), rtol))
     return _sylvester_quasi_solve(a, b, c, rtol)
-  inv = _sylvester_inverse_pivots(a, b, diagonal=diagonal, transpose=transpose,
-                                  rtol=rtol, broadening=broadening)
-  if diagonal:
-    # A product, not a quotient: a singular component is 0 * c, so NaN in
-    # c stays visible.
-    return c * inv
+  inv = _sylvester_inverse_pivots(a, b, rtol=rtol, broadening=broadening)
   if transpose:
     # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
     return _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
   return _sylvester_triangular_solve(a, b, c, inv)
 
-def _sylvester_apply(a, b, y, *, diagonal, transpose, masks=None):
+def _sylvester_apply(a, b, y, *, transpose, masks=None):
   # op(A) Y + Y op(B), reading only the referenced triangles of A and B, or
   # the entries that masks select (quasi-triangular coefficients). Either
   # coefficient may be a symbolic zero (a tangent); not both.
@@ -465,23 +443,16 @@ def _sylvester_apply(a, b, y, *, diagonal, transpose, masks=None):
     part_a, part_b = partial(part, masks[0]), partial(part, masks[1])
   out = []
   if type(a) is not ad_util.Zero:
-    if diagonal:
-      out.append(a[..., :, None] * y)
-    else:
-      out.append(dot(_T(part_a(a)) if transpose else part_a(a), y))
+    out.append(dot(_T(part_a(a)) if transpose else part_a(a), y))
   if type(b) is not ad_util.Zero:
-    if diagonal:
-      out.append(y * b[..., None, :])
-    else:
-      out.append(dot(y, _T(part_b(b)) if transpose else part_b(b)))
+    out.append(dot(y, _T(part_b(b)) if transpose else part_b(b)))
   return out[0] if len(out) == 1 else out[0] + out[1]
 
-def _sylvester_pivot_tangent(a_dot, b_dot, y, diagonal):
+def _sylvester_pivot_tangent(a_dot, b_dot, y):
   # ḋ_ij = ȧ_ii + ḃ_jj, the tangent of the pivots.
   da_dot, db_dot = (
       lax.full_like(y[..., :, 0] if i == 0 else y[..., 0, :], 0)
-      if type(x) is ad_util.Zero else
-      (x if diagonal else _extract_diagonal(x))
+      if type(x) is ad_util.Zero else _extract_diagonal(x)
       for i, x in enumerate((a_dot, b_dot)))
   return da_dot[..., :, None] + db_dot[..., None, :]
 
@@ -501,11 +472,10 @@ def _sylvester_solve_jvp_rule(primals, tangents, **params):
   # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
   a, b, c = primals
   a_dot, b_dot, c_dot = tangents
-  diagonal, transpose = params["diagonal"], params["transpose"]
   broadening = params["broadening"]
   masks = ((_sylvester_quasi_mask(a), _sylvester_quasi_mask(b))
            if params["quasi_triangular"] else None)
-  apply = partial(_sylvester_apply, diagonal=diagonal, transpose=transpose,
+  apply = partial(_sylvester_apply, transpose=params["transpose"],
                   masks=masks)
   y = sylvester_solve_p.bind(a, b, c, **params)
   if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
@@ -513,17 +483,12 @@ def _sylvester_solve_jvp_rule(primals, tangents, **params):
   elif broadening is None:
     rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
   else:
-    da, db = _sylvester_diagonals(a, b, diagonal)
-    d = da[..., :, None] + db[..., None, :]
-    d_dot = _sylvester_pivot_tangent(a_dot, b_dot, y, diagonal)
+    d = _extract_diagonal(a)[..., :, None] + _extract_diagonal(b)[..., None, :]
+    d_dot = _sylvester_pivot_tangent(a_dot, b_dot, y)
     g = _sylvester_inverse_pivots(a, b, **params)
     d2 = (d * d.conj()).real.astype(d.dtype)
     g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
         (d2 + broadening) * (d2 + broadening))
-    if diagonal:  # S_off = 0 and r = C.
-      return y, ad.add_tangents(
-          g_dot * c, c_dot if type(c_dot) is ad_util.Zero else
-          sylvester_solve_p.bind(a, b, c_dot, **params))
     z = g_dot * (c - apply(a, b, y) + d * y)
     rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
     rhs = rhs - (apply(a, b, z) - d * z)
@@ -543,14 +508,10 @@ def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
   return [None, None,
           sylvester_solve_p.bind(a, b, ct, transpose=not transpose, **params)]
 
-# The rank of a and b depends on the `diagonal` parameter, so this primitive
-# has its own abstract evaluation rule instead of linalg_primitive's.
-sylvester_solve_p = core.Primitive("sylvester_solve")
-sylvester_solve_p.def_impl(partial(dispatch.apply_primitive, sylvester_solve_p))
-sylvester_solve_p.def_abstract_eval(_sylvester_solve_abstract_eval)
+sylvester_solve_p = standard_linalg_primitive(
+    (_float | _complex, _float | _complex, _float | _complex), (2, 2, 2),
+    _sylvester_solve_shape_rule, "sylvester_solve")
 ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
 ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule
-batching.primitive_batchers[sylvester_solve_p] = partial(
-    batching.expand_dims_batcher, sylvester_solve_p)
 mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
     _sylvester_solve_impl, multiple_results=False))
