@@ -268,9 +268,9 @@ SPLITTING_BUCKETS = ("no cluster", "δ = 0", "δ < 1e-15", "1e-15 <= δ < 1e-12"
                      "1e-12 <= δ < 1e-9", "1e-9 <= δ < tau/3",
                      "tau/3 <= δ < tau", "tau <= δ <= 3 tau",
                      "3 tau < δ <= 1e-6")
-INVARIANT_CHECKS = ("projector fwd", "projector rev", "projector rev, gauge nan",
-                    "cluster eigsum fwd", "cluster eigsum rev",
-                    "cluster eigsum rev, gauge nan")
+INVARIANT_CHECKS = ("projector fwd", "projector rev",
+                    "projector rev, gauge nan", "cluster eigsum fwd",
+                    "cluster eigsum rev", "cluster eigsum rev, gauge nan")
 
 
 def _describe(example, j, member_spec):
@@ -293,8 +293,9 @@ def _check_spectral_member(tally, example, j, m: strategies.Member, out):
   e = m.e.astype(np.complex128)
   w = m.w.astype(np.complex128)
   if m.proj_mask is not None:
-    add("projector fwd", rel_err(out["projector fwd"], oracles.projector_tangent(
-        m.q, m.lam, m.proj_mask, e)))
+    add("projector fwd", rel_err(out["projector fwd"],
+                                 oracles.projector_tangent(
+                                     m.q, m.lam, m.proj_mask, e)))
     g = oracles.projector_gradient(m.q, m.lam, m.proj_mask, w)
     add("projector rev", rel_err(out["projector rev"], g))
     add("projector rev, gauge nan", rel_err(out["projector rev, gauge nan"], g))
@@ -473,10 +474,7 @@ def draw_examples(strategy, count: int, seed: int) -> list:
 
   @hypothesis.seed(seed)
   @hypothesis.settings(max_examples=count, database=None, deadline=None,
-                       phases=[hypothesis.Phase.generate],
-                       suppress_health_check=[hypothesis.HealthCheck.too_slow,
-                                              hypothesis.HealthCheck.data_too_large,
-                                              hypothesis.HealthCheck.large_base_example])
+                       phases=[hypothesis.Phase.generate])
   @hypothesis.given(strategy)
   def collect(example):
     drawn.append(example)
