@@ -43,7 +43,6 @@ for _path in (_HERE, os.path.dirname(_HERE)):
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-from jax._src import config as jax_config  # noqa: E402
 
 import fuzz_oracles as oracles  # noqa: E402
 import jax_patch  # noqa: E402
@@ -78,7 +77,7 @@ def rows(deltas=DELTAS):
   """(δ, central differences, perturbation theory, grad·E, jvp) per δ."""
   h, lam, q, w, e = problem()
   out = []
-  with jax_patch.patched(), jax_config.enable_x64(True):
+  with jax_patch.patched(), jax.enable_x64(True):
     grad = jax.jit(jax.grad(lambda a: _jax_loss(w, a)))
     jvp = jax.jit(lambda a, e: jax.jvp(lambda a: _jax_loss(w, a), (a,),
                                        (e,))[1])

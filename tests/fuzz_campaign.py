@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import dataclasses
 import math
 import os
@@ -444,7 +445,11 @@ def _run_group(tally, key, exs, chunk):
   args = [inputs(ex, ms) for ex, ms in zip(exs, built)]
   nb = len(exs[0].batch)
   size = chunk or 1
-  with jax_config.enable_x64(precision(dtype) == "double"):
+  # Double precision needs x64; single precision runs as the environment
+  # sets it (JAX_ENABLE_X64), as a user's code would.
+  x64 = (jax.enable_x64(True) if precision(dtype) == "double"
+         else contextlib.nullcontext())
+  with x64:
     f = _compiled(name, chunk is not None)
     for start in range(0, len(exs), size):
       idx = list(range(start, min(start + size, len(exs))))
