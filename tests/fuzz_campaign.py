@@ -558,14 +558,22 @@ def main(argv=None) -> int:
   p.add_argument("--chunk", type=int, default=CHUNK)
   p.add_argument("--worst", action="store_true",
                  help="print the worst example of every check")
+  p.add_argument("--dtypes", default=",".join(
+      np.dtype(d).name for d in strategies.DTYPES),
+                 help="comma-separated subset of the dtypes")
+  p.add_argument("--min-gap", type=float, default=strategies.MIN_GAP,
+                 help="smallest gap between clusters, relative to the "
+                 "spread (outside the targets' claim below the default)")
   args = p.parse_args(argv)
+  strategies.MIN_GAP = args.min_gap
+  dtypes = tuple(np.dtype(d).type for d in args.dtypes.split(","))
   n_syl = args.examples // 10 if args.sylvester is None else args.sylvester
   log = lambda s: print(s, file=sys.stderr, flush=True)
   t0 = time.perf_counter()
-  spectral = draw_examples(strategies.spectral_examples(), args.examples,
-                           args.seed)
-  sylvester = draw_examples(strategies.sylvester_examples(), n_syl,
-                            args.seed) if n_syl else []
+  spectral = draw_examples(strategies.spectral_examples(dtypes=dtypes),
+                           args.examples, args.seed)
+  sylvester = draw_examples(strategies.sylvester_examples(dtypes=dtypes),
+                            n_syl, args.seed) if n_syl else []
   t_draw = time.perf_counter() - t0
   log(f"drew {len(spectral)} spectral and {len(sylvester)} Sylvester "
       f"examples in {t_draw:.1f} s")
@@ -587,8 +595,8 @@ def main(argv=None) -> int:
         f"{tally.total_checks} checks, {tally.total_nan} NaN, "
         f"{tally.total_misses} misses; wall {wall:.0f} s (drawing "
         f"{t_draw:.0f} s); load average {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f}; seed {args.seed}, hypothesis "
-        f"{hypothesis.__version__}, jax {jax.__version__}")
+        f"{load[2]:.2f}; seed {args.seed}, min gap {args.min_gap:g}, "
+        f"hypothesis {hypothesis.__version__}, jax {jax.__version__}")
   return 1 if tally.total_misses or tally.total_nan else 0
 
 
