@@ -178,8 +178,11 @@ def rel_err(x, ref) -> float:
     raise FloatingPointError("the reference is not finite")
   if not _finite(x):
     return math.inf
-  return float(np.linalg.norm(np.asarray(x, ref.dtype) - ref)
-               / np.linalg.norm(ref))
+  diff = np.linalg.norm(np.asarray(x, ref.dtype) - ref)
+  size = np.linalg.norm(ref)
+  if size == 0:  # E.g. the eigenvector tangent of a 1 x 1 matrix.
+    return 0.0 if diff == 0 else math.inf
+  return float(diff / size)
 
 
 @dataclasses.dataclass
