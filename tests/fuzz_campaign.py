@@ -248,11 +248,17 @@ class Tally:
 
 
 def splitting_bucket(spec: strategies.Spectrum, dtype) -> str:
-  """The smallest within-cluster splitting δ of a member, as a bucket."""
-  deltas = [d for m, d in zip(spec.sizes, spec.splittings) if m > 1]
-  if not deltas:
+  """The bucket of the within-cluster splittings δ of a member: the one
+  bucket of all its clusters, "mixed" when they fall into several."""
+  buckets = {_delta_bucket(d, dtype)
+             for m, d in zip(spec.sizes, spec.splittings) if m > 1}
+  if not buckets:
     return "no cluster"
-  d, tau = min(deltas), strategies.threshold(dtype)
+  return buckets.pop() if len(buckets) == 1 else "mixed"
+
+
+def _delta_bucket(d, dtype) -> str:
+  tau = strategies.threshold(dtype)
   if d == 0:
     return "δ = 0"
   for hi, name in ((1e-15, "δ < 1e-15"), (1e-12, "1e-15 <= δ < 1e-12"),
@@ -271,7 +277,7 @@ def splitting_bucket(spec: strategies.Spectrum, dtype) -> str:
 SPLITTING_BUCKETS = ("no cluster", "δ = 0", "δ < 1e-15", "1e-15 <= δ < 1e-12",
                      "1e-12 <= δ < 1e-9", "1e-9 <= δ < tau/3",
                      "tau/3 <= δ < tau", "tau <= δ <= 3 tau",
-                     "3 tau < δ <= 1e-6")
+                     "3 tau < δ <= 1e-6", "mixed")
 INVARIANT_CHECKS = ("projector fwd", "projector rev",
                     "projector rev, gauge nan", "cluster eigsum fwd",
                     "cluster eigsum rev", "cluster eigsum rev, gauge nan")
@@ -529,8 +535,10 @@ def format_splitting_table(tally: Tally) -> str:
   dts = [np.dtype(d).name for d in strategies.DTYPES]
   lines = ["worst relative error of the cluster-invariant losses (projector "
            "and eigenvalue sums, fwd and rev)",
-           "by the member's smallest within-cluster splitting δ (relative to "
-           "the spread; tau = sqrt(eps))",
+           "by the within-cluster splittings δ of the member (relative to "
+           "the spread; tau = sqrt(eps);",
+           "a row counts members whose split clusters all fall into it, "
+           "'mixed' the others)",
            f"{'smallest splitting':24s}" + "".join(f"{d:>12s}" for d in dts)]
   for b in SPLITTING_BUCKETS:
     row = [tally.by_splitting.get((b, d)) for d in dts]
