@@ -539,7 +539,7 @@ def format_splitting_table(tally: Tally) -> str:
            "the spread; tau = sqrt(eps);",
            "a row counts members whose split clusters all fall into it, "
            "'mixed' the others)",
-           f"{'smallest splitting':24s}" + "".join(f"{d:>12s}" for d in dts)]
+           f"{'splittings':24s}" + "".join(f"{d:>12s}" for d in dts)]
   for b in SPLITTING_BUCKETS:
     row = [tally.by_splitting.get((b, d)) for d in dts]
     if all(r is None for r in row):
