@@ -189,6 +189,22 @@ def stock_eigh_gradient(w, v, wv, cw):
   return hermitian_part(v.conj() @ b @ v.T)
 
 
+def projector_gauge_violation(v, w, mask):
+  """How much L = Re sum(W * V M V^H), M = diag(mask), depends on the basis
+  V to first order: |C - C^H| / max|C|, C = V^T (W + W^H) conj(V) M.
+
+  G = (W + W^H) conj(V) M is the gradient of L in V (dL = Re sum(G * dV)),
+  and C = V^T G the cotangent that reverse mode hands to eigh's
+  coefficients Y (dV = V Y). Rotating V by exp(t K), K skew-Hermitian with
+  K_ij = z, changes L at the rate Re(z (C_ij - conj(C_ji))) (Kasim,
+  arXiv:2011.04366, eq. 2.13). The gauge check flags degenerate pairs where
+  this exceeds sqrt(eps) max|C|. It is a smooth function on the compact set
+  of bases, so every basis-dependent loss has bases where it vanishes.
+  """
+  c = v.T @ (w + w.conj().T) @ v.conj() * mask[None, :]
+  return np.abs(c - c.conj().T) / np.max(np.abs(c))
+
+
 def degeneracy_tolerance(w, dtype) -> float:
   """The eigh rule's documented threshold (jax_patch issue 9):
   max(sqrt(eps) (max w - min w), 2 n eps max|w|)."""

@@ -28,6 +28,7 @@ import hypothesis
 from hypothesis import strategies as st
 import numpy as np
 import pytest
+import scipy.linalg
 
 # realpath: Bazel runs this file from its runfiles tree, which holds only it.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -182,6 +183,30 @@ def test_gradient_oracles_are_transposes_of_the_tangents(example, seed):
   dw, dv = oracles.stock_eigh_tangent(lam, m.q, eh)
   check(oracles.stock_eigh_gradient(lam, m.q, w, c), np.sum(w * dv)
         + np.sum(c * dw))
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_gauge_violation_oracle_is_the_rate_of_change_of_the_loss(complex_):
+  # L(V exp(t K)) for K skew-Hermitian on one pair, by central differences.
+  rng = np.random.default_rng(3)
+  n, k = 5, 2
+  v = strategies.random_unitary(rng, n, complex_)
+  w = strategies.random_matrix(rng, (n, n), complex_)
+  mask = (np.arange(n) < k).astype(np.float64)
+  loss = lambda u: np.real(np.sum(w * ((u * mask) @ u.conj().T)))
+  viol = oracles.projector_gauge_violation(v, w, mask)
+  c = v.T @ (w + w.conj().T) @ v.conj() * mask
+  for i, j in [(0, 1), (0, 2), (1, 4), (3, 4)]:
+    rates = []
+    for z in (1, 1j) if complex_ else (1,):
+      k_ = np.zeros((n, n), complex)
+      k_[i, j], k_[j, i] = z, -np.conj(z)
+      rot = lambda t: v @ scipy.linalg.expm(t * k_)
+      rates.append((loss(rot(1e-5)) - loss(rot(-1e-5))) / 2e-5)
+    np.testing.assert_allclose(np.hypot(*rates) if complex_ else abs(
+        rates[0]), viol[i, j] * np.max(np.abs(c)), rtol=1e-7, atol=1e-9)
+  # Pairs on one side of the cut do not change the projector.
+  assert viol[0, 1] < 1e-14 and viol[3, 4] < 1e-14
 
 
 @_settings(30)
