@@ -592,9 +592,20 @@ def main(argv=None) -> int:
   p.add_argument("--min-gap", type=float, default=strategies.MIN_GAP,
                  help="smallest gap between clusters, relative to the "
                  "spread (outside the targets' claim below the default)")
+  p.add_argument("--replay", metavar="SPECTRUM",
+                 help="check one matrix, e.g. a Spectrum(...) the table "
+                 "printed, in each dtype of --dtypes, and print its errors")
   args = p.parse_args(argv)
   strategies.MIN_GAP = args.min_gap
   dtypes = tuple(np.dtype(d).type for d in args.dtypes.split(","))
+  if args.replay:
+    spec = eval(args.replay, {"Spectrum": strategies.Spectrum})  # noqa: S307
+    tally = run_checks([strategies.SpectralExample(d, (), (spec,))
+                        for d in dtypes], chunk=None)
+    print(format_table(tally))
+    for (check, dt), s in sorted(tally.stats.items()):
+      print(f"{check} {dt}: {s.worst:.3e}")
+    return 1 if tally.total_misses or tally.total_nan else 0
   n_syl = args.examples // 10 if args.sylvester is None else args.sylvester
   log = lambda s: print(s, file=sys.stderr, flush=True)
   t0 = time.perf_counter()
