@@ -576,6 +576,27 @@ def format_worst(tally: Tally) -> str:
   return "\n".join(lines)
 
 
+def _create_cpu_client_on_one_cpu():
+  # jaxlib 0.10.2 and 0.11.0 split a batched LAPACK call (eigh) into chunks
+  # on XLA's intra-op thread pool and block a pool thread until they finish
+  # (ParallelBatchMap in jaxlib/cpu/lapack_kernels.cc). With many batched
+  # eigh in one executable, as in the spectral bundle, every pool thread can
+  # end up waiting: this campaign hung for good in the complex128, n = 16,
+  # batch (2, 2) group (128 matrices a call), after 18 calls in a loop.
+  # Upstream no longer parallelizes LAPACK in open-source builds
+  # (jax-ml/jax@859992407d, after 0.11.0). The pool is sized by the CPU
+  # affinity when the client is created, so create it on one CPU (a pool of
+  # one thread leaves each batch to one LAPACK call) and restore it after.
+  if not hasattr(os, "sched_setaffinity"):
+    return
+  cpus = os.sched_getaffinity(0)
+  os.sched_setaffinity(0, {min(cpus)})
+  try:
+    jax.devices("cpu")
+  finally:
+    os.sched_setaffinity(0, cpus)
+
+
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--examples", type=int, default=10000,
@@ -596,6 +617,7 @@ def main(argv=None) -> int:
                  help="check one matrix, e.g. a Spectrum(...) the table "
                  "printed, in each dtype of --dtypes, and print its errors")
   args = p.parse_args(argv)
+  _create_cpu_client_on_one_cpu()
   strategies.MIN_GAP = args.min_gap
   dtypes = tuple(np.dtype(d).type for d in args.dtypes.split(","))
   if args.replay:
