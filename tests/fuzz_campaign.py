@@ -1,0 +1,665 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Fuzz campaign: patched eigh, matrix-function and Sylvester derivatives
+against references from the known eigenbasis (jax_patch issue 9).
+
+  PYTHONPATH=$PWD python3 tests/fuzz_campaign.py --examples 10000
+
+draws examples with the Hypothesis strategies of fuzz_strategies.py (seeded,
+so every run checks the same examples), groups them by shape, runs every
+check of a group in one jitted, vmapped call (JAX compiles once per shape),
+compares with fuzz_oracles.py and prints, per check and dtype, the number of
+checks, NaN, misses (relative error above the target, or not finite) and the
+worst error with the example that produced it. Exit status 1 if any check
+misses. test_fuzz.py runs a small profile of the same checks.
+
+Targets: relative error <= 1e-6 in float64/complex128 and <= 1e-2 in
+float32/complex64 (issue 9). Errors are Frobenius-norm relative errors of
+the whole tangent (forward) or the whole gradient (reverse); the cluster
+eigenvalue sums, a short vector, are compared relative to the size of the
+map, sqrt(max cluster size) |E|_F, so that a sum that cancels by chance does
+not inflate the error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import dataclasses
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+_HERE = os.path.dirname(os.path.realpath(__file__))
+for _path in (_HERE, os.path.dirname(_HERE)):  # fuzz_*.py, this jax_patch
+  if _path not in sys.path:
+    sys.path.insert(0, _path)
+
+import hypothesis  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+from jax import lax  # noqa: E402
+from jax._src import config as jax_config  # noqa: E402
+
+import fuzz_oracles as oracles  # noqa: E402
+import fuzz_strategies as strategies  # noqa: E402
+import jax_patch  # noqa: E402
+
+TARGETS = {"single": 1e-2, "double": 1e-6}
+CHUNK = 32
+
+
+def precision(dtype) -> str:
+  return "double" if np.finfo(dtype).bits == 64 else "single"
+
+
+def target(dtype) -> float:
+  return TARGETS[precision(dtype)]
+
+
+# The checks, in the order of the table.
+MATFUNS = ("expm", "logm", "sqrtm", "powm", "funm_tanh")
+SPECTRAL_CHECKS = (
+    "projector fwd", "projector rev", "projector rev, gauge nan",
+    "cluster eigsum fwd", "cluster eigsum rev", "cluster eigsum rev, gauge nan",
+    *(f"{f} {m}" for f in MATFUNS for m in ("fwd", "rev")),
+    "stock rule fwd (generic)", "stock rule rev (generic)",
+    "gauge flags below tol", "gauge-stationary basis below tol",
+    "gauge quiet above 2 tol",
+)
+SYLVESTER_CHECKS = tuple(f"sylvester[{m}] {c}" for m in ("schur", "eigh")
+                         for c in ("value", "jvp", "grad"))
+FLAG_CHECKS = ("gauge flags below tol", "gauge-stationary basis below tol",
+               "gauge quiet above 2 tol")
+
+
+# What JAX computes.
+
+_mm = lambda x, y: jnp.matmul(x, y, precision=lax.Precision.HIGHEST)
+
+
+def _re_sum(w, x):
+  return jnp.real(jnp.sum(w * x))
+
+
+def _projector(a, mask):
+  _, v = jnp.linalg.eigh(a)
+  return _mm(v * mask[..., None, :].astype(v.dtype), jnp.conj(v).mT)
+
+
+def _jax_matfun(name):
+  import jax.scipy.linalg as jsl  # After install().
+  return {
+      "expm": jsl.expm_hermitian,
+      "logm": jsl.logm_hermitian,
+      "sqrtm": jsl.sqrtm_hermitian,
+      "powm": lambda x: jsl.powm_hermitian(x, oracles.POWM_EXPONENT),
+      "funm_tanh": lambda x: jsl.funm_hermitian(x, jnp.tanh),
+  }[name]
+
+
+def _spectral_bundle(a, a_exp, a_tanh, a_pd, e, w, proj_mask, cut_mask,
+                     cw):
+  """Every spectral check of one example; inputs [..., n, n] / [..., n]."""
+  out = {}
+  projector_loss = lambda x: _re_sum(w, _projector(x, proj_mask))
+  eigsum_loss = lambda x: jnp.sum(cw * jnp.linalg.eigh(x)[0])
+  cut_loss = lambda x: _re_sum(w, _projector(x, cut_mask))
+  def stock_loss(x):
+    lam, v = jnp.linalg.eigh(x)
+    return _re_sum(w, v) + jnp.sum(cw * lam)
+  out["projector fwd"] = jax.jvp(lambda x: _projector(x, proj_mask), (a,),
+                                 (e,))[1]
+  out["projector rev"] = jax.grad(projector_loss)(a)
+  out["eigh"], out["eigh fwd"] = jax.jvp(jnp.linalg.eigh, (a,), (e,))
+  out["cluster eigsum rev"] = jax.grad(eigsum_loss)(a)
+  out["stock rule rev (generic)"] = jax.grad(stock_loss)(a)
+  # The option is read when the rule is traced, so this scope applies to
+  # the three gradients traced inside it (and enters their cache keys).
+  with jax_config.linalg_gauge_check("nan"):
+    out["projector rev, gauge nan"] = jax.grad(projector_loss)(a)
+    out["cluster eigsum rev, gauge nan"] = jax.grad(eigsum_loss)(a)
+    out["cut rev, gauge nan"] = jax.grad(cut_loss)(a)
+  for name in MATFUNS:
+    f = _jax_matfun(name)
+    x = {"expm": a_exp, "funm_tanh": a_tanh}.get(name, a_pd)
+    out[f"{name} fwd"] = jax.jvp(f, (x,), (e,))[1]
+    out[f"{name} rev"] = jax.grad(lambda x: _re_sum(w, f(x)))(x)
+  return out
+
+
+def _sylvester_bundle(method, a, b, c, da, db, dc, w):
+  import jax.scipy.linalg as jsl  # After install().
+  solve = lambda a, b, c: jsl.solve_sylvester(a, b, c, method=method)
+  x, dx = jax.jvp(solve, (a, b, c), (da, db, dc))
+  grads = jax.grad(lambda *abc: _re_sum(w, solve(*abc)), argnums=(0, 1, 2))(
+      a, b, c)
+  return {"value": x, "jvp": dx, "grad": grads}
+
+
+_jitted = {}
+
+
+def _compiled(name, chunked):
+  """One jitted function per bundle and mode, so repeated calls hit JAX's
+  compilation cache (one compilation per shape and dtype)."""
+  key = (name, chunked)
+  if key not in _jitted:
+    if name == "spectral":
+      f = _spectral_bundle
+    else:
+      f = lambda *args, method=name: _sylvester_bundle(method, *args)
+    _jitted[key] = jax.jit(jax.vmap(f) if chunked else f)
+  return _jitted[key]
+
+
+# Comparing.
+
+def _finite(x) -> bool:
+  return bool(np.all(np.isfinite(x)))
+
+
+def rel_err(x, ref) -> float:
+  if not _finite(ref):
+    raise FloatingPointError("the reference is not finite")
+  if not _finite(x):
+    return math.inf
+  diff = np.linalg.norm(np.asarray(x, ref.dtype) - ref)
+  size = np.linalg.norm(ref)
+  if size == 0:  # E.g. the eigenvector tangent of a 1 x 1 matrix.
+    return 0.0 if diff == 0 else math.inf
+  return float(diff / size)
+
+
+@dataclasses.dataclass
+class Stat:
+  checks: int = 0
+  nan: int = 0
+  misses: int = 0
+  worst: float = 0.0
+  worst_example: str = ""
+  miss_examples: list = dataclasses.field(default_factory=list)
+
+
+class Tally:
+  """Counts per (check, dtype), worst errors, and the splitting table."""
+
+  def __init__(self):
+    self.stats = collections.defaultdict(Stat)
+    self.examples = collections.Counter()   # matrices per dtype
+    self.by_splitting = collections.defaultdict(float)
+
+  def add(self, check, dtype, err, describe, *, nan=None, miss=None):
+    s = self.stats[check, np.dtype(dtype).name]
+    s.checks += 1
+    err = math.inf if math.isnan(err) else err
+    nan = (not math.isfinite(err)) if nan is None else nan
+    miss = (not err <= target(dtype)) if miss is None else miss
+    s.nan += int(nan)
+    s.misses += int(miss)
+    if err > s.worst or not s.worst_example:
+      s.worst = max(err, s.worst)
+      s.worst_example = describe()
+    if miss and len(s.miss_examples) < 10:
+      s.miss_examples.append(describe())
+    return miss
+
+  @property
+  def total_checks(self):
+    return sum(s.checks for s in self.stats.values())
+
+  @property
+  def total_misses(self):
+    return sum(s.misses for s in self.stats.values())
+
+  @property
+  def total_nan(self):
+    return sum(s.nan for s in self.stats.values())
+
+  def merge(self, other: "Tally"):
+    for k, s in other.stats.items():
+      t = self.stats[k]
+      t.checks += s.checks
+      t.nan += s.nan
+      t.misses += s.misses
+      if s.worst > t.worst or not t.worst_example:
+        t.worst, t.worst_example = s.worst, s.worst_example
+      t.miss_examples = (t.miss_examples + s.miss_examples)[:10]
+    self.examples.update(other.examples)
+    for k, v in other.by_splitting.items():
+      self.by_splitting[k] = max(self.by_splitting[k], v)
+
+  def failures(self):
+    return [(k, s) for k, s in self.stats.items() if s.misses or s.nan]
+
+
+def splitting_bucket(spec: strategies.Spectrum, dtype) -> str:
+  """The bucket of the within-cluster splittings δ of a member: the one
+  bucket of all its clusters, "mixed" when they fall into several."""
+  buckets = {_delta_bucket(d, dtype)
+             for m, d in zip(spec.sizes, spec.splittings) if m > 1}
+  if not buckets:
+    return "no cluster"
+  return buckets.pop() if len(buckets) == 1 else "mixed"
+
+
+def _delta_bucket(d, dtype) -> str:
+  tau = strategies.threshold(dtype)
+  if d == 0:
+    return "δ = 0"
+  for hi, name in ((1e-15, "δ < 1e-15"), (1e-12, "1e-15 <= δ < 1e-12"),
+                   (1e-9, "1e-12 <= δ < 1e-9")):
+    if d < hi:
+      return name
+  if d < tau / 3:
+    return "1e-9 <= δ < tau/3"
+  if d < tau:
+    return "tau/3 <= δ < tau"
+  if d <= 3 * tau:
+    return "tau <= δ <= 3 tau"
+  return "3 tau < δ <= 1e-6"
+
+
+SPLITTING_BUCKETS = ("no cluster", "δ = 0", "δ < 1e-15", "1e-15 <= δ < 1e-12",
+                     "1e-12 <= δ < 1e-9", "1e-9 <= δ < tau/3",
+                     "tau/3 <= δ < tau", "tau <= δ <= 3 tau",
+                     "3 tau < δ <= 1e-6", "mixed")
+INVARIANT_CHECKS = ("projector fwd", "projector rev",
+                    "projector rev, gauge nan", "cluster eigsum fwd",
+                    "cluster eigsum rev", "cluster eigsum rev, gauge nan")
+
+
+def _describe(example, j, member_spec):
+  return (f"dtype={np.dtype(example.dtype).name} batch={example.batch} "
+          f"member={j} {member_spec!r}")
+
+
+def _check_spectral_member(tally, example, j, m: strategies.Member, out):
+  dtype = example.dtype
+  describe = lambda: _describe(example, j, m.spec)
+  bucket = splitting_bucket(m.spec, dtype)
+  tally.examples[np.dtype(dtype).name] += 1
+  worst_invariant = 0.0
+  def add(check, err, **kw):
+    nonlocal worst_invariant
+    tally.add(check, dtype, err, describe, **kw)
+    if check in INVARIANT_CHECKS:
+      worst_invariant = max(worst_invariant, err)
+
+  e = m.e.astype(np.complex128)
+  w = m.w.astype(np.complex128)
+  if m.proj_mask is not None:
+    add("projector fwd", rel_err(out["projector fwd"],
+                                 oracles.projector_tangent(
+                                     m.q, m.lam, m.proj_mask, e)))
+    g = oracles.projector_gradient(m.q, m.lam, m.proj_mask, w)
+    add("projector rev", rel_err(out["projector rev"], g))
+    add("projector rev, gauge nan", rel_err(out["projector rev, gauge nan"], g))
+
+  dw = out["eigh fwd"][0]
+  sums = oracles.cluster_sums_tangent(m.q, m.cluster, e)
+  scale = np.sqrt(max(m.spec.sizes)) * np.linalg.norm(e)
+  err = (math.inf if not _finite(dw) else float(np.linalg.norm(
+      np.bincount(m.cluster, weights=np.asarray(dw, np.float64)) - sums)
+      / scale))
+  add("cluster eigsum fwd", err)
+  g = oracles.weighted_eigenvalue_sum_gradient(m.q, m.cluster_weights)
+  add("cluster eigsum rev", rel_err(out["cluster eigsum rev"], g))
+  add("cluster eigsum rev, gauge nan",
+      rel_err(out["cluster eigsum rev, gauge nan"], g))
+
+  for name in MATFUNS:
+    func = oracles.FUNCTIONS[name]
+    lam = {"expm": m.lam_exp, "funm_tanh": m.lam_tanh}.get(name, m.lam_pd)
+    dd = oracles.divided_differences(func, lam)
+    add(f"{name} fwd", rel_err(out[f"{name} fwd"],
+                               oracles.frechet_tangent(dd, m.q, e)))
+    add(f"{name} rev", rel_err(out[f"{name} rev"],
+                               oracles.frechet_gradient(dd, m.q, w)))
+
+  # Classify against the eigenvalues of the matrix JAX received (the cast
+  # moves them by eps |A|), computed by NumPy in float64, with margins of 2
+  # on both sides of the rule's threshold for the rounding of eigh.
+  actual = np.linalg.eigvalsh(m.a.astype(np.complex128))
+  tol = oracles.degeneracy_tolerance(actual, dtype)
+  lam0, v0 = (np.asarray(x, np.complex128) for x in out["eigh"])
+  lam0 = lam0.real
+  generic = lambda w: np.all(np.diff(w) > 2 * oracles.degeneracy_tolerance(
+      w, dtype))
+  if generic(actual) and generic(lam0):  # The stock rule needs lam0 distinct.
+    ref_dw, ref_dv = oracles.stock_eigh_tangent(lam0, v0, e)
+    err = max(rel_err(dw, ref_dw), rel_err(out["eigh fwd"][1], ref_dv))
+    add("stock rule fwd (generic)", err)
+    ref = oracles.stock_eigh_gradient(
+        lam0, v0, w, m.cluster_weights.astype(np.complex128))
+    add("stock rule rev (generic)", rel_err(out["stock rule rev (generic)"],
+                                            ref))
+  if m.cut is not None:
+    flagged = not _finite(out["cut rev, gauge nan"])
+    k = m.cut
+    gap = actual[k] - actual[k - 1]
+    if gap <= tol / 2:
+      # The check sees the loss's first-order dependence on the basis eigh
+      # returned, which vanishes at some bases of every loss (see
+      # projector_gauge_violation): it must flag where that dependence at
+      # the degenerate pair exceeds 2 sqrt(eps); where it is below
+      # sqrt(eps) / 2 for every pair across the cut that may be degenerate,
+      # the check cannot see it and these are only counted.
+      sqrt_eps = float(np.sqrt(np.finfo(dtype).eps))
+      viol = oracles.projector_gauge_violation(
+          v0, w, (np.arange(len(actual)) < k).astype(np.float64))
+      near = np.abs(actual[:k, None] - actual[None, k:]) <= 2 * tol
+      if viol[k - 1, k] >= 2 * sqrt_eps:
+        tally.add("gauge flags below tol", dtype, 0.0, describe, nan=False,
+                  miss=not flagged)
+      elif np.max(viol[:k, k:][near]) <= sqrt_eps / 2:
+        tally.add("gauge-stationary basis below tol", dtype, 0.0, describe,
+                  nan=False, miss=False)
+    elif gap >= 2 * tol and tol >= np.finfo(dtype).tiny:
+      # (A subnormal tolerance leaves no room for the rounding of eigh.)
+      tally.add("gauge quiet above 2 tol", dtype, 0.0, describe, nan=False,
+                miss=flagged)
+  key = (bucket, np.dtype(dtype).name)
+  tally.by_splitting[key] = max(tally.by_splitting[key], worst_invariant)
+
+
+def _check_sylvester_member(tally, example, j, m: strategies.SylvesterMember,
+                            out):
+  dtype = example.dtype
+  describe = lambda: (f"{example.method} dtype={np.dtype(dtype).name} "
+                      f"n={example.n} batch={example.batch} member={j} "
+                      f"seed={example.seed} A={example.a_members[j]!r}")
+  up = lambda x: np.asarray(x, np.complex128)
+  a, b, c, da, db, dc, w = map(up, (m.a, m.b, m.c, m.da, m.db, m.dc, m.w))
+  x = oracles.solve_sylvester(a, b, c)
+  name = f"sylvester[{example.method}]"
+  tally.add(f"{name} value", dtype, rel_err(out["value"], x), describe)
+  dx = oracles.sylvester_tangent(a, b, x, da, db, dc)
+  tally.add(f"{name} jvp", dtype, rel_err(out["jvp"], dx), describe)
+  refs = oracles.sylvester_gradient(a, b, x, w,
+                                    hermitian=example.method == "eigh")
+  got = out["grad"]
+  if not all(_finite(g) for g in got):
+    err = math.inf
+  else:
+    err = math.sqrt(sum(np.linalg.norm(np.asarray(g, np.complex128) - r) ** 2
+                        for g, r in zip(got, refs))
+                    / sum(np.linalg.norm(r) ** 2 for r in refs))
+  tally.add(f"{name} grad", dtype, err, describe)
+
+
+# Running.
+
+def _stack(members, field, dtype=None):
+  xs = [getattr(m, field) for m in members]
+  return np.stack(xs).astype(dtype or xs[0].dtype)
+
+
+def _spectral_inputs(example, members):
+  n, batch = example.n, example.batch
+  rdt = strategies.real_dtype(example.dtype)
+  zeros = np.zeros(n)
+  cut_masks = [(np.arange(n) < m.cut).astype(np.float64)
+               if m.cut is not None else zeros for m in members]
+  proj_masks = [m.proj_mask if m.proj_mask is not None else zeros
+                for m in members]
+  shape = lambda x: x.reshape(batch + x.shape[1:])
+  return tuple(shape(x) for x in (
+      _stack(members, "a"), _stack(members, "a_exp"),
+      _stack(members, "a_tanh"), _stack(members, "a_pd"),
+      _stack(members, "e"), _stack(members, "w"),
+      np.stack(proj_masks).astype(rdt), np.stack(cut_masks).astype(rdt),
+      np.stack([m.cluster_weights for m in members]).astype(rdt)))
+
+
+def _sylvester_inputs(example, members):
+  batch = example.batch
+  return tuple(_stack(members, f).reshape(batch + (example.n, example.n))
+               for f in ("a", "b", "c", "da", "db", "dc", "w"))
+
+
+def run_checks(examples, *, chunk: int | None = CHUNK, tally=None,
+               progress=None) -> Tally:
+  """Runs every check of `examples`; jit compiles once per shape group.
+
+  chunk=None calls the bundle on each example's own shape (no vmap), as a
+  user would; an integer stacks that many examples of one shape (padding
+  the last chunk with repeats) under jax.vmap.
+  """
+  tally = tally or Tally()
+  groups = collections.defaultdict(list)
+  for ex in examples:
+    groups[ex.key].append(ex)
+  with jax_patch.patched():
+    for gi, (key, exs) in enumerate(sorted(groups.items(), key=str)):
+      t0 = time.perf_counter()
+      _run_group(tally, key, exs, chunk)
+      if progress:
+        progress(f"[{gi + 1}/{len(groups)}] {key}: {len(exs)} examples, "
+                 f"{time.perf_counter() - t0:.1f} s")
+  return tally
+
+
+def _run_group(tally, key, exs, chunk):
+  kind = key[0]
+  dtype = exs[0].dtype
+  if kind == "spectral":
+    build, inputs, check = (strategies.build_spectral, _spectral_inputs,
+                            _check_spectral_member)
+    name = "spectral"
+  else:
+    build, inputs, check = (strategies.build_sylvester, _sylvester_inputs,
+                            _check_sylvester_member)
+    name = exs[0].method
+  built = [build(ex) for ex in exs]
+  args = [inputs(ex, ms) for ex, ms in zip(exs, built)]
+  nb = len(exs[0].batch)
+  size = chunk or 1
+  # Double precision needs x64; single precision runs as the environment
+  # sets it (JAX_ENABLE_X64), as a user's code would.
+  x64 = (jax.enable_x64(True) if precision(dtype) == "double"
+         else contextlib.nullcontext())
+  with x64:
+    f = _compiled(name, chunk is not None)
+    for start in range(0, len(exs), size):
+      idx = list(range(start, min(start + size, len(exs))))
+      if chunk is None:
+        outs = [f(*args[idx[0]])]
+      else:
+        pad = idx + [idx[-1]] * (size - len(idx))
+        stacked = tuple(np.stack(xs) for xs in zip(*(args[i] for i in pad)))
+        outs = [f(*stacked)]
+      outs = jax.tree.map(np.asarray, outs[0])
+      for pos, i in enumerate(idx):
+        ex_out = outs if chunk is None else jax.tree.map(
+            lambda x, pos=pos: x[pos], outs)
+        members = built[i]
+        for j, m in enumerate(members):
+          mo = jax.tree.map(
+              lambda x, j=j: x.reshape((len(members),)
+                                       + x.shape[nb:])[j], ex_out)
+          check(tally, exs[i], j, m, mo)
+
+
+# Drawing examples with Hypothesis.
+
+def draw_examples(strategy, count: int, seed: int) -> list:
+  """`count` examples from `strategy`, the same ones for the same seed."""
+  drawn = []
+
+  @hypothesis.seed(seed)
+  @hypothesis.settings(max_examples=count, database=None, deadline=None,
+                       phases=[hypothesis.Phase.generate])
+  @hypothesis.given(strategy)
+  def collect(example):
+    drawn.append(example)
+
+  collect()
+  return drawn
+
+
+# Printing.
+
+def format_table(tally: Tally, checks=None) -> str:
+  checks = checks or (SPECTRAL_CHECKS + SYLVESTER_CHECKS)
+  dts = [np.dtype(d).name for d in strategies.DTYPES]
+  lines = []
+  head = (f"{'check':32s} {'dtype':10s} {'checks':>7s} {'NaN':>5s} "
+          f"{'misses':>6s} {'worst err':>10s} {'target':>7s}")
+  lines += [head, "-" * len(head)]
+  for check in checks:
+    for dt in dts:
+      s = tally.stats.get((check, dt))
+      if s is None or not s.checks:
+        continue
+      worst = "-" if check in FLAG_CHECKS else f"{s.worst:10.2e}"
+      tgt = "-" if check in FLAG_CHECKS else f"{target(np.dtype(dt)):7.0e}"
+      lines.append(f"{check:32s} {dt:10s} {s.checks:7d} {s.nan:5d} "
+                   f"{s.misses:6d} {worst:>10s} {tgt:>7s}")
+  lines.append("-" * len(head))
+  per_dtype = collections.defaultdict(lambda: [0, 0, 0])
+  for (check, dt), s in tally.stats.items():
+    per_dtype[dt][0] += s.checks
+    per_dtype[dt][1] += s.nan
+    per_dtype[dt][2] += s.misses
+  for dt in dts:
+    c, n, mi = per_dtype[dt]
+    if c:
+      lines.append(f"{'all checks':32s} {dt:10s} {c:7d} {n:5d} {mi:6d}   "
+                   f"(matrices: {tally.examples[dt]})")
+  lines.append(f"{'all checks':32s} {'all':10s} {tally.total_checks:7d} "
+               f"{tally.total_nan:5d} {tally.total_misses:6d}")
+  return "\n".join(lines)
+
+
+def format_splitting_table(tally: Tally) -> str:
+  dts = [np.dtype(d).name for d in strategies.DTYPES]
+  lines = ["worst relative error of the cluster-invariant losses (projector "
+           "and eigenvalue sums, fwd and rev)",
+           "by the within-cluster splittings δ of the member (relative to "
+           "the spread; tau = sqrt(eps);",
+           "a row counts members whose split clusters all fall into it, "
+           "'mixed' the others)",
+           f"{'splittings':24s}" + "".join(f"{d:>12s}" for d in dts)]
+  for b in SPLITTING_BUCKETS:
+    row = [tally.by_splitting.get((b, d)) for d in dts]
+    if all(r is None for r in row):
+      continue
+    lines.append(f"{b:24s}" + "".join(
+        f"{'-':>12s}" if r is None else f"{r:12.2e}" for r in row))
+  return "\n".join(lines)
+
+
+def format_worst(tally: Tally) -> str:
+  lines = []
+  for (check, dt), s in sorted(tally.stats.items()):
+    if s.misses or s.nan:
+      lines.append(f"MISS {check} {dt}: {s.misses} misses, {s.nan} NaN, "
+                   f"worst {s.worst:.3e}\n  worst: {s.worst_example}")
+      lines += [f"  miss: {d}" for d in s.miss_examples]
+  return "\n".join(lines)
+
+
+def _create_cpu_client_on_one_cpu():
+  # jaxlib 0.10.2 and 0.11.0 split a batched LAPACK call (eigh) into chunks
+  # on XLA's intra-op thread pool and block a pool thread until they finish
+  # (ParallelBatchMap in jaxlib/cpu/lapack_kernels.cc). With many batched
+  # eigh in one executable, as in the spectral bundle, every pool thread can
+  # end up waiting: this campaign hung for good in the complex128, n = 16,
+  # batch (2, 2) group (128 matrices a call), after 18 calls in a loop.
+  # Upstream no longer parallelizes LAPACK in open-source builds
+  # (jax-ml/jax@859992407d, after 0.11.0). The pool is sized by the CPU
+  # affinity when the client is created, so create it on one CPU (a pool of
+  # one thread leaves each batch to one LAPACK call) and restore it after.
+  if not hasattr(os, "sched_setaffinity"):
+    return
+  cpus = os.sched_getaffinity(0)
+  os.sched_setaffinity(0, {min(cpus)})
+  try:
+    jax.devices("cpu")
+  finally:
+    os.sched_setaffinity(0, cpus)
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--examples", type=int, default=10000,
+                 help="spectral examples (each gives about 20 checks)")
+  p.add_argument("--sylvester", type=int, default=None,
+                 help="Sylvester examples (default: examples / 10)")
+  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--chunk", type=int, default=CHUNK)
+  p.add_argument("--worst", action="store_true",
+                 help="print the worst example of every check")
+  p.add_argument("--dtypes", default=",".join(
+      np.dtype(d).name for d in strategies.DTYPES),
+                 help="comma-separated subset of the dtypes")
+  p.add_argument("--min-gap", type=float, default=strategies.MIN_GAP,
+                 help="smallest gap between clusters, relative to the "
+                 "spread (outside the targets' claim below the default)")
+  p.add_argument("--replay", metavar="SPECTRUM",
+                 help="check one matrix, e.g. a Spectrum(...) the table "
+                 "printed, in each dtype of --dtypes, and print its errors")
+  args = p.parse_args(argv)
+  _create_cpu_client_on_one_cpu()
+  strategies.MIN_GAP = args.min_gap
+  dtypes = tuple(np.dtype(d).type for d in args.dtypes.split(","))
+  if args.replay:
+    spec = eval(args.replay, {"Spectrum": strategies.Spectrum})  # noqa: S307
+    tally = run_checks([strategies.SpectralExample(d, (), (spec,))
+                        for d in dtypes], chunk=None)
+    print(format_table(tally))
+    for (check, dt), s in sorted(tally.stats.items()):
+      print(f"{check} {dt}: {s.worst:.3e}")
+    return 1 if tally.total_misses or tally.total_nan else 0
+  n_syl = args.examples // 10 if args.sylvester is None else args.sylvester
+  log = lambda s: print(s, file=sys.stderr, flush=True)
+  t0 = time.perf_counter()
+  spectral = draw_examples(strategies.spectral_examples(dtypes=dtypes),
+                           args.examples, args.seed)
+  sylvester = draw_examples(strategies.sylvester_examples(dtypes=dtypes),
+                            n_syl, args.seed) if n_syl else []
+  t_draw = time.perf_counter() - t0
+  log(f"drew {len(spectral)} spectral and {len(sylvester)} Sylvester "
+      f"examples in {t_draw:.1f} s")
+  tally = run_checks(spectral + sylvester, chunk=args.chunk, progress=log)
+  wall = time.perf_counter() - t0
+  print(format_table(tally))
+  print()
+  print(format_splitting_table(tally))
+  print()
+  failures = format_worst(tally)
+  if failures:
+    print(failures)
+  if args.worst:
+    for (check, dt), s in sorted(tally.stats.items()):
+      if s.worst_example:
+        print(f"worst {check} {dt}: {s.worst:.3e}\n  {s.worst_example}")
+  load = os.getloadavg()
+  print(f"\n{len(spectral)} spectral + {len(sylvester)} Sylvester examples, "
+        f"{tally.total_checks} checks, {tally.total_nan} NaN, "
+        f"{tally.total_misses} misses; wall {wall:.0f} s (drawing "
+        f"{t_draw:.0f} s); load average {load[0]:.2f} {load[1]:.2f} "
+        f"{load[2]:.2f}; seed {args.seed}, min gap {args.min_gap:g}, "
+        f"hypothesis {hypothesis.__version__}, jax {jax.__version__}")
+  return 1 if tally.total_misses or tally.total_nan else 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,344 @@
+# Copyright 2026 The jax_patch Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The small profile of the fuzz campaign (tests/fuzz_campaign.py), the
+checks of its oracles, and the benzene table of issue 9.
+
+The campaign's checks run on a few fixed shapes here (JAX compiles once per
+shape and dtype); the local profile, `python3 tests/fuzz_campaign.py
+--examples 10000`, draws every shape. Hypothesis is derandomized (the same
+examples on every run) with no deadline, and shrinks a failing example.
+"""
+
+import os
+import sys
+
+import hypothesis
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+import scipy.linalg
+
+# realpath: Bazel runs this file from its runfiles tree, which holds only it.
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+import benzene_table  # noqa: E402
+import fuzz_campaign as campaign  # noqa: E402
+import fuzz_oracles as oracles  # noqa: E402
+import fuzz_strategies as strategies  # noqa: E402
+
+import jax  # noqa: E402
+import jax_patch  # noqa: E402
+from jax_patch import monkeypatch  # noqa: E402
+from jax_patch._src import compat  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _installed():
+  # Installed once for the module: run_checks and benzene_table.rows() are
+  # then inside their own patched() without clearing JAX's caches, so each
+  # shape compiles once, not once per example.
+  with jax_patch.patched():
+    yield
+
+
+def _settings(max_examples):
+  return hypothesis.settings(max_examples=max_examples, derandomize=True,
+                             database=None, deadline=None)
+
+
+def _complex_dtypes(dtype):
+  return strategies.is_complex(dtype)
+
+
+# The strategies.
+
+@_settings(200)
+@hypothesis.given(st.integers(1, strategies.MAX_N).flatmap(
+    lambda n: strategies.spectra(n, np.float32)))
+def test_spectra_have_the_documented_structure(spec):
+  nu, cluster = strategies.normalized_eigenvalues(spec)
+  assert len(nu) == spec.n and np.all(np.diff(nu) >= 0)
+  k = len(spec.sizes)
+  if k > 1:
+    assert nu[0] == 0 and abs(nu[-1] - 1) < 1e-12
+  for c in range(k):
+    steps = np.diff(nu[cluster == c])
+    delta = spec.splittings[c]
+    assert np.all(steps >= delta * (1 - 1e-9) - 1e-16)
+    assert np.all(steps <= 2 * delta * (1 + 1e-9) + 1e-16)
+  for c in range(k - 1):
+    gap = nu[cluster == c + 1][0] - nu[cluster == c][-1]
+    assert gap >= strategies.MIN_GAP * (1 - 1e-12)
+
+
+@_settings(30)
+@hypothesis.given(strategies.spectral_examples(sizes=(1, 4, 9)))
+def test_built_matrices_have_the_known_eigenbasis(example):
+  for m in strategies.build_spectral(example):
+    a = strategies.from_eigenbasis(m.q, m.lam)
+    assert np.allclose(m.q.conj().T @ m.q, np.eye(len(m.lam)), atol=1e-13)
+    np.testing.assert_allclose(np.linalg.eigvalsh(a), m.lam, rtol=0,
+                               atol=1e-13 * np.max(np.abs(m.lam)))
+    assert m.a.dtype == example.dtype and m.e.dtype == example.dtype
+    np.testing.assert_array_equal(m.e, m.e.conj().T)
+
+
+# The oracles, against central differences of NumPy / SciPy in float64 and
+# against each other (gradient = transpose of the tangent).
+
+def _hermitian_direction(rng, n, complex_):
+  return strategies.random_hermitian(rng, n, complex_)
+
+
+@_settings(40)
+@hypothesis.given(strategies.spectral_examples(
+    dtypes=(np.float64, np.complex128), sizes=(2, 5, 8), batch_shapes=((),)))
+def test_projector_oracle_matches_central_differences(example):
+  m, = strategies.build_spectral(example)
+  hypothesis.assume(m.proj_mask is not None)
+  a = strategies.from_eigenbasis(m.q, m.lam)
+  e = m.e.astype(a.dtype) * m.spec.scale
+  order = np.argsort(m.lam, kind="stable")
+  occupied = m.proj_mask[order].astype(bool)
+  def projector(x):
+    _, v = np.linalg.eigh(x)
+    return (v * occupied) @ v.conj().T
+  # Steps of 1e-4 of the smallest gap between clusters, MIN_GAP * scale:
+  # truncation (h / gap)^4 = 1e-16, rounding eps / (h / spread) < 1e-9.
+  h = 1e-4 * strategies.MIN_GAP
+  fd = oracles.central_difference(projector, a, e, h)
+  ref = oracles.projector_tangent(m.q, m.lam, m.proj_mask, e)
+  np.testing.assert_allclose(fd, ref, rtol=0,
+                             atol=1e-6 * np.linalg.norm(ref))
+
+
+@_settings(40)
+@hypothesis.given(strategies.spectral_examples(
+    dtypes=(np.float64, np.complex128), sizes=(1, 3, 6), batch_shapes=((),)),
+    st.sampled_from(campaign.MATFUNS))
+def test_frechet_oracle_matches_scipy_central_differences(example, name):
+  m, = strategies.build_spectral(example)
+  lam = {"expm": m.lam_exp, "funm_tanh": m.lam_tanh}.get(name, m.lam_pd)
+  a = strategies.from_eigenbasis(m.q, lam)
+  unit = np.max(np.abs(lam)) or 1.0
+  e = m.e.astype(a.dtype) * unit
+  f = oracles.scipy_matrix_function(name)
+  dd = oracles.divided_differences(oracles.FUNCTIONS[name], lam)
+  ref = oracles.frechet_tangent(dd, m.q, e)
+  # Rounding A moves f(A) by about eps |f'(λ) λ|, which log(1) = 0 shows.
+  size = np.linalg.norm(f(a)) + np.linalg.norm(np.diagonal(dd) * lam)
+  np.testing.assert_allclose(oracles.matrix_function(oracles.FUNCTIONS[name],
+                                                     m.q, lam), f(a),
+                             rtol=0, atol=1e-10 * size)
+  # The functions vary on the scale of min|λ| (log, sqrt, power) or 1
+  # (exp, tanh): steps of 1e-3 of it make truncation about 1e-12.
+  h = 1e-3 * (np.min(np.abs(lam)) if name in ("logm", "sqrtm", "powm")
+              else 1.0) / unit
+  fd = oracles.central_difference(f, a, e, h)
+  np.testing.assert_allclose(fd, ref, rtol=0,
+                             atol=1e-6 * np.linalg.norm(ref))
+
+
+@_settings(40)
+@hypothesis.given(strategies.spectral_examples(
+    dtypes=(np.float64, np.complex128), sizes=(1, 4, 7), batch_shapes=((),)),
+    st.integers(0, 2**32 - 1))
+def test_gradient_oracles_are_transposes_of_the_tangents(example, seed):
+  m, = strategies.build_spectral(example)
+  complex_ = _complex_dtypes(example.dtype)
+  rng = np.random.default_rng(seed)
+  n = len(m.lam)
+  e = strategies.random_matrix(rng, (n, n), complex_)  # Not Hermitian.
+  eh = oracles.hermitian_part(e)
+  w = m.w.astype(np.complex128)
+  def check(grad, tangent):
+    lhs = np.real(np.sum(grad * e))
+    rhs = np.real(tangent)
+    assert abs(lhs - rhs) <= 1e-11 * np.linalg.norm(grad) * np.linalg.norm(e)
+  if m.proj_mask is not None:
+    check(oracles.projector_gradient(m.q, m.lam, m.proj_mask, w),
+          np.sum(w * oracles.projector_tangent(m.q, m.lam, m.proj_mask, eh)))
+  sums = oracles.cluster_sums_tangent(m.q, m.cluster, eh)
+  c = m.cluster_weights
+  check(oracles.weighted_eigenvalue_sum_gradient(m.q, c),
+        np.sum(np.bincount(m.cluster, weights=c) / np.bincount(m.cluster)
+               * sums))
+  dd = oracles.divided_differences(oracles.FUNCTIONS["expm"], m.lam_exp)
+  check(oracles.frechet_gradient(dd, m.q, w),
+        np.sum(w * oracles.frechet_tangent(dd, m.q, eh)))
+  # The stock rule, at eigenpairs with distinct eigenvalues.
+  lam = np.arange(n) + 0.5 * rng.uniform(size=n)
+  dw, dv = oracles.stock_eigh_tangent(lam, m.q, eh)
+  check(oracles.stock_eigh_gradient(lam, m.q, w, c), np.sum(w * dv)
+        + np.sum(c * dw))
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_gauge_violation_oracle_is_the_rate_of_change_of_the_loss(complex_):
+  # L(V exp(t K)) for K skew-Hermitian on one pair, by central differences.
+  rng = np.random.default_rng(3)
+  n, k = 5, 2
+  v = strategies.random_unitary(rng, n, complex_)
+  w = strategies.random_matrix(rng, (n, n), complex_)
+  mask = (np.arange(n) < k).astype(np.float64)
+  loss = lambda u: np.real(np.sum(w * ((u * mask) @ u.conj().T)))
+  viol = oracles.projector_gauge_violation(v, w, mask)
+  c = v.T @ (w + w.conj().T) @ v.conj() * mask
+  for i, j in [(0, 1), (0, 2), (1, 4), (3, 4)]:
+    rates = []
+    for z in (1, 1j) if complex_ else (1,):
+      k_ = np.zeros((n, n), complex)
+      k_[i, j], k_[j, i] = z, -np.conj(z)
+      rot = lambda t: v @ scipy.linalg.expm(t * k_)
+      rates.append((loss(rot(1e-5)) - loss(rot(-1e-5))) / 2e-5)
+    np.testing.assert_allclose(np.hypot(*rates) if complex_ else abs(
+        rates[0]), viol[i, j] * np.max(np.abs(c)), rtol=1e-7, atol=1e-9)
+  # Pairs on one side of the cut do not change the projector.
+  assert viol[0, 1] < 1e-14 and viol[3, 4] < 1e-14
+
+
+@_settings(30)
+@hypothesis.given(strategies.sylvester_examples(
+    dtypes=(np.float64, np.complex128), schur_sizes=(1, 3, 6),
+    eigh_sizes=(2, 5), batch_shapes=((),)), st.integers(0, 2**32 - 1))
+def test_sylvester_oracles(example, seed):
+  m, = strategies.build_sylvester(example)
+  a, b, c, da, db, dc, w = (x.astype(np.complex128) for x in (
+      m.a, m.b, m.c, m.da, m.db, m.dc, m.w))
+  x = oracles.solve_sylvester(a, b, c)
+  np.testing.assert_allclose(a @ x + x @ b, c, rtol=0,
+                             atol=1e-12 * np.linalg.norm(c))
+  solve = lambda t: oracles.solve_sylvester(a + t * da, b + t * db,
+                                            c + t * dc)
+  scale = np.linalg.norm(a) + np.linalg.norm(b)
+  dx = oracles.sylvester_tangent(a, b, x, da, db, dc)
+  fd = oracles.central_difference(solve, 0.0, 1.0, 1e-4 * scale
+                                  / (np.linalg.norm(da) + np.linalg.norm(db)))
+  np.testing.assert_allclose(fd, dx, rtol=0, atol=1e-7 * np.linalg.norm(dx))
+  hermitian = example.method == "eigh"
+  ga, gb, gc = oracles.sylvester_gradient(a, b, x, w, hermitian=hermitian)
+  rng = np.random.default_rng(seed)
+  complex_ = _complex_dtypes(example.dtype)
+  ea, eb, ec = (strategies.random_matrix(rng, a.shape, complex_)
+                for _ in range(3))
+  if hermitian:  # The method reads the Hermitian parts of A and B.
+    t = oracles.sylvester_tangent(a, b, x, oracles.hermitian_part(ea),
+                                  oracles.hermitian_part(eb), ec)
+  else:
+    t = oracles.sylvester_tangent(a, b, x, ea, eb, ec)
+  lhs = np.real(np.sum(ga * ea) + np.sum(gb * eb) + np.sum(gc * ec))
+  assert abs(lhs - np.real(np.sum(w * t))) <= 1e-10 * np.linalg.norm(
+      w) * np.linalg.norm(t)
+
+
+def test_sylvester_oracle_casts_to_one_dtype():
+  # SciPy 1.17 solves a complex a with a real b whose eigenvalues are
+  # complex wrongly, without warning; the oracle casts both to complex.
+  rng = np.random.default_rng(0)
+  a = rng.standard_normal((4, 4)) + 1j * rng.standard_normal((4, 4)) + 6
+  b = np.array([[1.0, -3.0, 0, 0], [3.0, 1.0, 0, 0], [0, 0, 2.0, 0],
+                [0, 0, 0, 5.0]])
+  c = rng.standard_normal((4, 4))
+  x = oracles.solve_sylvester(a, b, c)
+  np.testing.assert_allclose(a @ x + x @ b, c, atol=1e-12)
+
+
+# The campaign's checks on a few shapes (the small profile).
+
+SPECTRAL_GROUPS = [
+    (np.float32, 6, ()),
+    (np.float64, 7, ()),
+    (np.complex64, 5, (3,)),
+    (np.complex128, 4, (2, 2)),
+]
+
+
+def _assert_no_misses(tally):
+  assert tally.total_checks > 0
+  assert not tally.failures(), (
+      "\n" + campaign.format_worst(tally) + "\n" + campaign.format_table(tally))
+
+
+@pytest.mark.parametrize("dtype,n,batch", SPECTRAL_GROUPS,
+                         ids=lambda x: getattr(x, "__name__", str(x)))
+def test_spectral_checks(dtype, n, batch):
+  @_settings(25)
+  @hypothesis.given(strategies.spectral_examples(
+      dtypes=(dtype,), sizes=(n,), batch_shapes=(batch,)))
+  def check(example):
+    _assert_no_misses(campaign.run_checks([example], chunk=None))
+  check()
+
+
+def test_spectral_checks_vmapped_chunks():
+  # The local profile's path: examples of one shape stacked under vmap.
+  examples = campaign.draw_examples(strategies.spectral_examples(
+      dtypes=(np.float64,), sizes=(3,), batch_shapes=((),)), 12, seed=0)
+  tally = campaign.run_checks(examples, chunk=8)
+  _assert_no_misses(tally)
+  assert sum(tally.examples.values()) == 12
+
+
+@pytest.mark.parametrize("dtype,method,n", [
+    (np.float64, "schur", 3), (np.complex64, "eigh", 4)],
+    ids=lambda x: getattr(x, "__name__", str(x)))
+def test_sylvester_checks(dtype, method, n):
+  @_settings(10)
+  @hypothesis.given(strategies.sylvester_examples(
+      dtypes=(dtype,), methods=(method,), schur_sizes=(n,), eigh_sizes=(n,),
+      batch_shapes=((),)))
+  def check(example):
+    _assert_no_misses(campaign.run_checks([example], chunk=None))
+  check()
+
+
+def test_the_campaign_catches_the_stock_rule():
+  # Not a check that cannot fail: with the stock eigh JVP swapped back in
+  # (patched matrix functions kept), the projector checks of an exactly
+  # degenerate example are NaN or wrong, and the campaign counts them.
+  example = strategies.SpectralExample(
+      dtype=np.float64, batch=(), members=(strategies.Spectrum(
+          sizes=(2, 1, 3), splittings=(0.0, 0.0, 1e-13),
+          gap_weights=(0.5, 0.3), scale=2.0, shift=-0.5, offset=1.0,
+          exp_scale=1.0, seed=1),))
+  with jax_patch.patched():
+    registry, eigh_p, stock = monkeypatch._saved[0]
+    assert registry is compat.eigh_jvp_registry()[0]
+    patched_rule = registry[eigh_p]
+    registry[eigh_p] = stock
+    jax.clear_caches()
+    try:
+      tally = campaign.run_checks([example], chunk=None)
+    finally:
+      registry[eigh_p] = patched_rule
+      jax.clear_caches()
+  stats = {k[0]: s for k, s in tally.stats.items()}
+  assert stats["projector fwd"].misses == 1
+  assert stats["projector rev"].misses == 1
+  assert stats["expm fwd"].misses == 0  # Not an eigh JVP.
+  _assert_no_misses(campaign.run_checks([example], chunk=None))
+
+
+# The benzene table of issue 9.
+
+def test_benzene_table():
+  table = benzene_table.rows()
+  assert [r[0] for r in table] == list(benzene_table.DELTAS)
+  for delta, fd, pt, rev, fwd in table:
+    # The issue's value at δ = 0, to its 9 digits; it moves by about δ / 2.
+    assert abs(fd - 2.035494228) < 1e-9 + delta, delta
+    assert abs(pt - fd) <= 1e-9 * abs(fd), delta
+    assert abs(rev - fd) <= benzene_table.TOLERANCE * abs(fd), delta
+    assert abs(fwd - fd) <= benzene_table.TOLERANCE * abs(fd), delta
