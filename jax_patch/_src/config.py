@@ -25,10 +25,10 @@ linalg_gauge_check = enum_state(
     enum_values=['ignore', 'nan', 'raise'],
     default='ignore',
     help=('What reverse-mode differentiation of eigh does when the loss '
-          'depends on the arbitrary basis of a degenerate eigenspace (or on '
-          'the phases of complex eigenvectors), where its gradient is '
-          'undefined: "ignore" returns the gauge-fixed gradient, "nan" puts '
-          'NaN into the affected entries, "raise" raises an error naming '
-          'the eigenpairs.'),
+          'depends, to first order, on the arbitrary basis of a degenerate '
+          'eigenspace (or on the phases of complex eigenvectors), where its '
+          'gradient is undefined: "ignore" returns the gauge-fixed gradient, '
+          '"nan" puts NaN into the affected entries, "raise" raises an error '
+          'naming the eigenpairs.'),
     include_in_jit_key=True,
     include_in_trace_context=True)

@@ -99,8 +99,11 @@ def funm_hermitian(a: ArrayLike, func: Callable[[Array], Array]) -> Array:
   derivatives are finite, and exact where the eigenvalues are distinct.
 
   ``func`` is only evaluated at real scalars; its first and second
-  derivatives are obtained with :func:`jax.jvp`. Divided differences
-  :math:`f[x, y]` of close eigenvalues use the midpoint value
+  derivatives are obtained with :func:`jax.jvp`, so the derivatives of the
+  result are only as accurate as those (e.g. in float32, JAX's derivative
+  of :func:`jax.numpy.tanh`, ``1 - tanh(x)**2``, is 0 for ``|x| > 9``).
+  Divided differences :math:`f[x, y]` of close eigenvalues use the midpoint
+  value
   :math:`f'((x + y)/2)` when its estimated truncation error is smaller than
   the estimated rounding error of :math:`(f(x) - f(y))/(x - y)`.
 

