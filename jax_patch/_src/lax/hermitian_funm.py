@@ -103,9 +103,8 @@ def funm_hermitian(a: ArrayLike, func: Callable[[Array], Array]) -> Array:
   result are only as accurate as those (e.g. in float32, JAX's derivative
   of :func:`jax.numpy.tanh`, ``1 - tanh(x)**2``, is 0 for ``|x| > 9``).
   Divided differences :math:`f[x, y]` of close eigenvalues use the midpoint
-  value
-  :math:`f'((x + y)/2)` when its estimated truncation error is smaller than
-  the estimated rounding error of :math:`(f(x) - f(y))/(x - y)`.
+  value :math:`f'((x + y)/2)` when its estimated truncation error is smaller
+  than the estimated rounding error of :math:`(f(x) - f(y))/(x - y)`.
 
   Args:
     a: array of shape ``[..., n, n]``, Hermitian (complex) or symmetric
