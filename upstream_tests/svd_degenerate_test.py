@@ -283,6 +283,41 @@ class SvdDegenerateJvpTest(jtu.JaxTestCase):
     self.assertAllClose(float(forward), fd, rtol=tol, atol=tol)
     self.assertAllClose(_inner(jax.grad(loss)(a), e), fd, rtol=tol, atol=tol)
 
+  @jtu.sample_product(dtype=inexact_types)
+  def testBestRankApproximation(self, dtype):
+    # The best rank-2 approximation at singular values (3, 3, 1, 1) is smooth
+    # (a gap after the second). Written with projectors, P_U A P_V, it is
+    # exact in every direction. Written as U_2 S_2 V_2^H it weighs the
+    # cluster's vectors by s, and its derivative on the cluster block is the
+    # whole block of U^H E V, whose off-diagonal Hermitian part no rule with
+    # a diagonal ṡ can produce: it is exact for perturbations that keep the
+    # clusters (and off by a few percent in directions that split one).
+    rng = self.rng()
+    q1, q2 = _unitary(rng, 4, dtype), _unitary(rng, 4, dtype)
+    s = np.array([3., 3., 1., 1.])
+    a = ((q1 * s) @ q2.conj().T).astype(dtype)
+    e = _random(rng, (4, 4), dtype)
+    k = q1.conj().T @ _f64(e) @ q2
+    for d in (np.ix_([0, 1], [0, 1]), np.ix_([2, 3], [2, 3])):
+      k[d] = np.trace(k[d]) / 2 * np.eye(2)  # Keep the clusters: K_DD ∝ I.
+    e_keep = (q1 @ k @ q2.conj().T).astype(dtype)
+    def np_best(a):
+      u, s, vh = np.linalg.svd(a)
+      return (u[:, :2] * s[:2]) @ vh[:2]
+    def projected(a):
+      u, _, vh = jnp.linalg.svd(a)
+      return u[:, :2] @ jnp.conj(u[:, :2]).mT @ a @ jnp.conj(vh[:2]).mT @ vh[:2]
+    def weighted(a):
+      u, s, vh = jnp.linalg.svd(a)
+      return (u[:, :2] * s[None, :2].astype(u.dtype)) @ vh[:2]
+    tol = _TOL[dtype]
+    for f, direction in ((projected, e), (projected, e_keep),
+                         (weighted, e_keep)):
+      _, x_dot = jax.jvp(f, (a,), (direction,))
+      self.assertAllClose(_f64(x_dot),
+                          _central_difference(np_best, a, direction),
+                          rtol=tol, atol=tol)
+
   @jtu.sample_product(transpose=[False, True], dtype=inexact_types)
   def testExactZeroSingularValues(self, transpose, dtype):
     # A zero column (or row) gives a singular value that is exactly zero;
