@@ -563,8 +563,8 @@ def _svd_gauge_check_jvp_rule(primals, tangents, **params):
 
 @config.default_matmul_precision("float32")
 def _svd_gauge_violations(s, u, v, ct_u, ct_v):
-  # Reverse mode sees the cotangents of U and V, and c_U = U^T Ū and
-  # c_V = V^T V̄ (V̄ = conj of the cotangent of V^H, transposed). The loss is
+  # Reverse mode sees the cotangents Ū and V̄ of U and V (V̄ is the conjugate
+  # transpose of V^H's); let c_U = U^T Ū and c_V = V^T V̄. The loss is
   # invariant under U -> U exp(Ω), V -> V exp(Ω), Ω skew-Hermitian within a
   # cluster of equal nonzero singular values (diagonal: the joint phase),
   # iff c_U + c_V is Hermitian there; under independent rotations of the
@@ -575,7 +575,9 @@ def _svd_gauge_violations(s, u, v, ct_u, ct_v):
   # cotangent, (I - U U^H)^T Ū, vanishes. Returns the offending pairs of
   # singular values, the offending zero singular values (rotated into the
   # complement) and, per batch element, whether the loss depends on the
-  # basis of the complement itself.
+  # basis of the complement itself. (Kasim, arXiv:2011.04366, eq. 2.13, on
+  # the Hermitian dilation; PyTorch's svd_backward checks the same joint
+  # phase condition.)
   (m, p_u), (n, p_v), k = u.shape[-2:], v.shape[-2:], s.shape[-1]
   diff, _, zero = _svd_degenerate_masks(s, m, n)
   axes = (ct_u.ndim - 2, ct_u.ndim - 1)
