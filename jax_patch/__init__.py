@@ -12,17 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Degenerate-aware eigh autodiff and a differentiable Sylvester solver.
+"""Degenerate-aware eigh and SVD autodiff, a differentiable Sylvester solver.
 
 Importing this package changes nothing in JAX. ``install()`` does::
 
   import jax_patch
   jax_patch.install()          # or: with jax_patch.patched(): ...
 
-after which ``jnp.linalg.eigh``, ``jax.scipy.linalg.eigh`` and
-``jax.lax.linalg.eigh`` use the degenerate-aware JVP rule,
-``jax.lax.linalg.sylvester_solve(_p)`` exist, and ``jax.scipy.linalg`` has
-the new ``solve_sylvester`` and Hermitian matrix functions.
+after which ``eigh`` and ``svd`` (``jnp.linalg``, ``jax.scipy.linalg``,
+``jax.lax.linalg`` and what builds on them) use the degenerate-aware JVP
+rules, ``jax.lax.linalg`` has ``sylvester_solve(_p)`` and the Hermitian
+matrix functions, and ``jax.scipy.linalg.solve_sylvester`` is
+differentiable.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ def install(*, gauge_check: str | None = None) -> None:
 
   Args:
     gauge_check: if given, sets the ``jax_linalg_gauge_check`` option that
-      install() registers: what reverse-mode ``eigh`` does when the loss
-      depends on the arbitrary basis of a degenerate eigenspace:
-      ``"ignore"`` (default, the gauge-fixed gradient), ``"nan"`` (NaN in
-      the affected entries) or ``"raise"`` (an error naming the
-      eigenpairs). Like any JAX option it can also be set with
+      install() registers: what reverse-mode ``eigh`` and ``svd`` do when
+      the loss depends on the arbitrary basis of a degenerate eigenspace or
+      singular subspace: ``"ignore"`` (default, the gauge-fixed gradient),
+      ``"nan"`` (NaN in the affected entries, for ``svd`` in the affected
+      batch elements) or ``"raise"`` (an error naming the eigenpairs or
+      singular values). Like any JAX option it can also be set with
       ``jax.config.update("jax_linalg_gauge_check", ...)``, the
       ``JAX_LINALG_GAUGE_CHECK`` environment variable, or scoped with
       ``jax._src.config.linalg_gauge_check("raise")`` as a context manager.

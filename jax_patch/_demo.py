@@ -197,6 +197,10 @@ def main(out=print) -> None:
   out("")
   demo_eigh(out)
   demo_sylvester(out)
+  from jax_patch import _demo_svd  # pylint: disable=g-import-not-at-top
+  out("Singular value decomposition with repeated singular values (JAX #2311)")
+  out("-" * 72)
+  _demo_svd.run(out)
   try:
     from jax_patch import _demo_matfun  # pylint: disable=g-import-not-at-top
   except ImportError:

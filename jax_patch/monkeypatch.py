@@ -55,8 +55,9 @@ def _targets():
   jax_src_scipy = importlib.import_module("jax._src.scipy.linalg")
   jax_scipy = importlib.import_module("jax.scipy.linalg")
   jax_config = importlib.import_module("jax._src.config")
-  out = [(jax_config, "linalg_gauge_check", ours_config.linalg_gauge_check),
-         (jax_src_lax, "_eigh_jvp_rule", ours_lax._eigh_jvp_rule)]
+  out = [(jax_config, "linalg_gauge_check", ours_config.linalg_gauge_check)]
+  _, rules = compat.jvp_registry()
+  out += [(jax_src_lax, name, getattr(ours_lax, name)) for name in rules]
   for mod in (jax_src_lax, jax_lax):
     for name in _public_names(public_lax):
       out.append((mod, name, getattr(public_lax, name)))
@@ -79,9 +80,10 @@ def install(gauge_check=None) -> None:
   with _lock:
     if _saved is None:
       saved = []
-      registry, eigh_p = compat.eigh_jvp_registry()
-      saved.append((registry, eigh_p, registry.get(eigh_p, _MISSING)))
-      registry[eigh_p] = ours_lax._eigh_jvp_rule
+      registry, rules = compat.jvp_registry()
+      for name, prim in rules.items():
+        saved.append((registry, prim, registry.get(prim, _MISSING)))
+        registry[prim] = getattr(ours_lax, name)
       for mod, name, value in _targets():
         saved.append((mod, name, getattr(mod, name, _MISSING)))
         setattr(mod, name, value)

@@ -28,6 +28,7 @@ from jax._src.lax import linalg as lax_linalg
 
 import jax_patch
 from jax_patch import monkeypatch
+from jax_patch._src.lax import linalg as ours_lax
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +48,8 @@ def _snapshot():
   mods = [lax_linalg, jax.lax.linalg, jax.scipy.linalg,
           sys.modules["jax._src.scipy.linalg"], sys.modules["jax._src.config"]]
   return ([dict(vars(m)) for m in mods],
-          ad.primitive_jvps[lax_linalg.eigh_p])
+          ad.primitive_jvps[lax_linalg.eigh_p],
+          ad.primitive_jvps[lax_linalg.svd_p])
 
 
 def _projector_grad(a):
@@ -62,11 +64,13 @@ def test_import_changes_nothing():
       import jax, jax.scipy.linalg
       from jax._src.interpreters import ad
       from jax._src.lax import linalg
-      before = (dict(vars(linalg)), dict(vars(jax.lax.linalg)),
-                dict(vars(jax.scipy.linalg)), ad.primitive_jvps[linalg.eigh_p])
+      state = lambda: (dict(vars(linalg)), dict(vars(jax.lax.linalg)),
+                       dict(vars(jax.scipy.linalg)),
+                       ad.primitive_jvps[linalg.eigh_p],
+                       ad.primitive_jvps[linalg.svd_p])
+      before = state()
       import jax_patch, jax_patch.lax.linalg, jax_patch.scipy.linalg
-      after = (dict(vars(linalg)), dict(vars(jax.lax.linalg)),
-               dict(vars(jax.scipy.linalg)), ad.primitive_jvps[linalg.eigh_p])
+      after = state()
       assert before == after, "import changed JAX"
       assert not hasattr(jax.lax.linalg, "sylvester_solve")
       assert "jax_linalg_gauge_check" not in jax.config.values
@@ -89,6 +93,9 @@ def test_install_uninstall_restores_exactly():
   assert hasattr(jax.lax.linalg, "expm_hermitian")
   assert not hasattr(jax.scipy.linalg, "expm_hermitian")
   assert ad.primitive_jvps[lax_linalg.eigh_p] is not before[1]
+  assert ad.primitive_jvps[lax_linalg.svd_p] is not before[2]
+  assert (ad.primitive_jvps[lax_linalg.svd_p]
+          is lax_linalg._svd_jvp_rule is ours_lax._svd_jvp_rule)
   jax_patch.install()  # Idempotent: nothing is saved twice.
   jax_patch.uninstall()
   assert not jax_patch.is_installed()
@@ -110,9 +117,17 @@ def test_patched_context_manager_and_gauge_mode():
   assert _snapshot() == before
 
 
-def test_install_clears_caches_for_already_jitted_functions():
+def _polar_grad(a):
+  def loss(a):
+    u, _, vh = jnp.linalg.svd(a)
+    return jnp.sum(u @ vh * jnp.arange(9.).reshape(3, 3))
+  return jax.grad(loss)(a)
+
+
+@pytest.mark.parametrize("grad", [_projector_grad, _polar_grad])
+def test_install_clears_caches_for_already_jitted_functions(grad):
   a = np.diag([1., 1., 2.]).astype(np.float32)
-  f = jax.jit(_projector_grad)
+  f = jax.jit(grad)
   assert np.isnan(np.asarray(f(a))).any()  # Stock rule: NaN.
   jax_patch.install()
   assert np.all(np.isfinite(np.asarray(f(a))))
@@ -153,6 +168,14 @@ def test_cli_demo_runs():
   # The seed's benzene case: stock reverse mode is wrong, ours is right.
   assert "stock JAX : -1.913791311" in text
   assert text.count("jax_patch : -1.533504658") == 2
+  # The SVD section's first case: stock NaN, ours equal to the central
+  # difference and the closed form (to the 10 digits printed).
+  lines = text[text.index("(the polar factor) at singular values"):]
+  stock, ours, reference = lines.splitlines()[1:4]
+  assert stock.split(" : ")[1] == "nan"
+  value = ours.split(" : ")[1]
+  assert reference.split(" : ")[1].split(" (")[0] == value
+  assert f"{value} (closed form)" in reference
 
 
 def test_cli_rejects_unknown_command():

@@ -91,9 +91,10 @@ def test_each_pr_is_one_commit_with_its_tests(patched_tree):
   log = _run("git", "log", "--format=%s", "--reverse",
              cwd=patched_tree).stdout.splitlines()[1:]
   assert len(log) == len(stack.STACK)
+  n = len(stack.STACK)
   for i, pr in enumerate(stack.STACK):
     added = _run("git", "diff", "--name-only", "--diff-filter=A",
-                 f"HEAD~{len(stack.STACK) - i}", f"HEAD~{len(stack.STACK) - i - 1}",
+                 f"HEAD~{n - i}", f"HEAD~{n - i - 1}",
                  cwd=patched_tree).stdout.split()
     assert [f"tests/{t}" for t in pr.tests] == [
         f for f in added if f.startswith("tests/")], pr.slug

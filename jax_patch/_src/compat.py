@@ -38,16 +38,21 @@ def check_supported() -> None:
     supported = ", ".join(f"{a}.{b}.x" for a, b in SUPPORTED)
     raise RuntimeError(
         f"jax_patch supports JAX {supported}; found jax {jax.__version__}. "
-        "Its eigh JVP rule replaces jax._src.lax.linalg._eigh_jvp_rule, whose "
-        "signature and neighbours change between releases, so it refuses to "
+        "Its eigh and SVD JVP rules replace jax._src.lax.linalg's, whose "
+        "signatures and neighbours change between releases, so it refuses to "
         "patch a version it was not tested against.")
 
 
-def eigh_jvp_registry():
-  """The dict in which JAX looks up eigh_p's JVP rule, and its key."""
+def jvp_registry():
+  """The dict in which JAX looks up JVP rules, and the rules install() swaps.
+
+  The second item maps the name of each replaced rule in
+  jax._src.lax.linalg (and jax_patch._src.lax.linalg) to its primitive.
+  """
   from jax._src.interpreters import ad
   from jax._src.lax import linalg as lax_linalg
-  return ad.primitive_jvps, lax_linalg.eigh_p
+  return ad.primitive_jvps, {"_eigh_jvp_rule": lax_linalg.eigh_p,
+                             "_svd_jvp_rule": lax_linalg.svd_p}
 
 
 def clear_caches() -> None:

@@ -24,11 +24,12 @@ linalg_gauge_check = enum_state(
     name='jax_linalg_gauge_check',
     enum_values=['ignore', 'nan', 'raise'],
     default='ignore',
-    help=('What reverse-mode differentiation of eigh does when the loss '
-          'depends, to first order, on the arbitrary basis of a degenerate '
-          'eigenspace (or on the phases of complex eigenvectors), where its '
-          'gradient is undefined: "ignore" returns the gauge-fixed gradient, '
-          '"nan" puts NaN into the affected entries, "raise" raises an error '
-          'naming the eigenpairs.'),
+    help=('What reverse-mode differentiation of eigh and svd does when the '
+          'loss depends, to first order, on the arbitrary basis of a '
+          'degenerate eigenspace or singular subspace (or on the phases of '
+          'complex eigenvectors or singular vectors), where its gradient is '
+          'undefined: "ignore" returns the gauge-fixed gradient, "nan" puts '
+          'NaN into the affected entries (for svd, batch elements), "raise" '
+          'raises an error naming the eigenpairs or singular values.'),
     include_in_jit_key=True,
     include_in_trace_context=True)

@@ -35,7 +35,7 @@ from jax._src.lax import lax
 from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (  # noqa: F401
     _H, _T, _broadcast_to, _extract_diagonal, _triu, eigh, eigh_p, schur,
-    standard_linalg_primitive, symmetrize)
+    standard_linalg_primitive, svd_p, symmetrize)
 from jax._src.typing import Array, ArrayLike
 
 from jax_patch._src.lax.sylvester_triangular import (  # noqa: F401
@@ -121,7 +121,46 @@ def sylvester_solve(
       rtol=rtol, broadening=broadening)
 
 
+# Primitive registration helper functions
+
+def _internal_primitive(name, impl, abstract_eval, jvp_rule, transpose_rule,
+                        *, multiple_results=False):
+  # A primitive that a JVP rule binds (a gauge check, a degenerate coupling),
+  # linear in its trailing operands, whose operands share their leading batch
+  # dimensions: lowered through its implementation.
+  prim = core.Primitive(name)
+  prim.multiple_results = multiple_results
+  prim.def_impl(impl)
+  prim.def_abstract_eval(abstract_eval)
+  ad.primitive_jvps[prim] = jvp_rule
+  ad.primitive_transposes[prim] = transpose_rule
+  batching.primitive_batchers[prim] = partial(
+      batching.expand_dims_batcher, prim)
+  mlir.register_lowering(prim, mlir.lower_fun(
+      impl, multiple_results=multiple_results))
+  return prim
+
+
 # Symmetric/Hermitian eigendecomposition
+
+def _degeneracy_tol(spread, magnitude, n):
+  # max(sqrt(eps) spread, 2 n eps magnitude): the gap below which the eigh
+  # and SVD JVPs treat two of n eigenvalues (for the SVD of an m x n matrix,
+  # of the m + n of its Hermitian dilation) as degenerate; see
+  # _eigh_degenerate_mask.
+  eps = float(np.finfo(spread.dtype).eps)
+  return lax.max(float(np.sqrt(eps)) * spread, 2 * n * eps * magnitude)
+
+def _inverse_or_zero(x, zero):
+  # 1 / x, and 0 where `zero`: the pseudo-inverse of a diagonal operator.
+  one = lax.full_like(x, 1)
+  return lax.select(zero, lax.full_like(x, 0), one / lax.select(zero, one, x))
+
+def _non_hermitian(c, where, scale):
+  # The entries of `where` at which |c - c^H| > sqrt(eps) scale: the gauge
+  # checks' test of a cotangent (see _eigh_gauge_violations).
+  eps = float(np.finfo(scale.dtype).eps)
+  return where & (abs(c - _H(c)) > float(np.sqrt(eps)) * scale)
 
 def _eigh_degenerate_mask(w):
   # The pairs (i, j), i != j, that the eigh JVP treats as degenerate:
@@ -150,11 +189,9 @@ def _eigh_degenerate_mask(w):
   # adding a multiple of the identity to A changes nothing. NaN eigenvalues
   # give no degenerate pairs, so NaN propagates.
   n = w.shape[-1]
-  eps = float(np.finfo(w.dtype).eps)
   axis = (w.ndim - 1,)
   w_max, w_min = lax.reduce_max(w, axes=axis), lax.reduce_min(w, axes=axis)
-  tol = lax.max(float(np.sqrt(eps)) * (w_max - w_min),
-                2 * n * eps * lax.max(abs(w_max), abs(w_min)))
+  tol = _degeneracy_tol(w_max - w_min, lax.max(abs(w_max), abs(w_min)), n)
   gap = abs(w[..., :, None] - w[..., None, :])
   off_diagonal = _broadcast_to(~lax._eye(np.bool_, (n, n)), gap.shape)
   return (gap <= tol[..., None, None]) & off_diagonal
@@ -166,10 +203,7 @@ def _eigh_inverse_gaps(w):
   degenerate = _eigh_degenerate_mask(w)
   zero = degenerate | _broadcast_to(lax._eye(np.bool_, (n, n)),
                                     degenerate.shape)
-  gap = w[..., None, :] - w[..., :, None]
-  one = lax.full_like(gap, 1)
-  return lax.select(zero, lax.full_like(gap, 0),
-                    one / lax.select(zero, one, gap))
+  return _inverse_or_zero(w[..., None, :] - w[..., :, None], zero)
 
 def _eigh_gauge_check_abstract_eval(w, y, **_):
   return y
@@ -197,9 +231,7 @@ def _eigh_gauge_violations(w, ct):
   degenerate = _eigh_degenerate_mask(w) | _broadcast_to(
       lax._eye(np.bool_, (n, n)), ct.shape)
   ct_scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
-  eps = float(np.finfo(w.dtype).eps)
-  skew = abs(ct - _H(ct))
-  return degenerate & (skew > float(np.sqrt(eps)) * ct_scale[..., None, None])
+  return _non_hermitian(ct, degenerate, ct_scale[..., None, None])
 
 def _eigh_gauge_check_transpose_rule(ct, w, y, *, mode):
   assert ad.is_undefined_primal(y) and not ad.is_undefined_primal(w)
@@ -239,14 +271,9 @@ def _raise_eigh_gauge_error(bad, w):
 
 # The identity on the eigenvector coefficients Y of dV = V Y, whose transpose
 # checks the cotangent for gauge dependence (jax_linalg_gauge_check).
-_eigh_gauge_check_p = core.Primitive("eigh_gauge_check")
-_eigh_gauge_check_p.def_impl(lambda w, y, **_: y)
-_eigh_gauge_check_p.def_abstract_eval(_eigh_gauge_check_abstract_eval)
-ad.primitive_jvps[_eigh_gauge_check_p] = _eigh_gauge_check_jvp_rule
-ad.primitive_transposes[_eigh_gauge_check_p] = _eigh_gauge_check_transpose_rule
-batching.primitive_batchers[_eigh_gauge_check_p] = partial(
-    batching.expand_dims_batcher, _eigh_gauge_check_p)
-mlir.register_lowering(_eigh_gauge_check_p, lambda ctx, w, y, **_: [y])
+_eigh_gauge_check_p = _internal_primitive(
+    "eigh_gauge_check", lambda w, y, **_: y, _eigh_gauge_check_abstract_eval,
+    _eigh_gauge_check_jvp_rule, _eigh_gauge_check_transpose_rule)
 
 
 def _eigh_coupling_abstract_eval(a, v, w, y, **_):
@@ -294,15 +321,10 @@ def _eigh_coupling_transpose_rule(ct, a, v, w, y, *, transpose):
 # whole degenerate eigenspaces (projectors) exact under perturbations that
 # split a cluster. It is linear in y; its transpose is the same map with N
 # transposed.
-_eigh_coupling_p = core.Primitive("eigh_degenerate_coupling")
-_eigh_coupling_p.def_impl(_eigh_coupling_impl)
-_eigh_coupling_p.def_abstract_eval(_eigh_coupling_abstract_eval)
-ad.primitive_jvps[_eigh_coupling_p] = _eigh_coupling_jvp_rule
-ad.primitive_transposes[_eigh_coupling_p] = _eigh_coupling_transpose_rule
-batching.primitive_batchers[_eigh_coupling_p] = partial(
-    batching.expand_dims_batcher, _eigh_coupling_p)
-mlir.register_lowering(_eigh_coupling_p, mlir.lower_fun(
-    _eigh_coupling_impl, multiple_results=False))
+_eigh_coupling_p = _internal_primitive(
+    "eigh_degenerate_coupling", _eigh_coupling_impl,
+    _eigh_coupling_abstract_eval, _eigh_coupling_jvp_rule,
+    _eigh_coupling_transpose_rule)
 
 
 def _eigh_jvp_rule(
@@ -348,6 +370,347 @@ def _eigh_jvp_rule(
   dv = dot(v, y)
   dw = _extract_diagonal(vdag_adot_v.real)
   return (v, w_real), (dv, dw)
+
+
+# Singular value decomposition
+
+def _svd_degenerate_masks(s, m, n):
+  # The SVD JVP's degenerate pairs, by the eigh rule's criterion applied to
+  # the Hermitian dilation B = [[0, A], [A^H, 0]] of the m x n matrix A. The
+  # m + n eigenvalues of B are ±s_i and |m - n| zeros, so its spread is
+  # 2 max(s) and its magnitude max(s); the pivots of the rule are gaps
+  # between them: s_j - s_i (eigenvalues s_i and s_j of B), s_i + s_j (s_i
+  # and -s_j) and s_i (s_i and a zero). Returns the masks of the pairs with
+  # |s_i - s_j| <= tol (with the diagonal), s_i + s_j <= tol, and of the
+  # singular values s_i <= tol. NaN gives no degenerate pairs.
+  k = s.shape[-1]
+  s_max = lax.reduce_max(s, axes=(s.ndim - 1,))
+  tol = _degeneracy_tol(2 * s_max, s_max, m + n)[..., None]
+  s_i, s_j = s[..., :, None], s[..., None, :]
+  eye = _broadcast_to(lax._eye(np.bool_, (k, k)), (*s.shape, k))
+  diff = (abs(s_i - s_j) <= tol[..., None]) | eye
+  return diff, s_i + s_j <= tol[..., None], s <= tol
+
+def _svd_rotations(k, f_diff, f_sum, phase):
+  # Ω_U = X + Y and Ω_V = X - Y with X = F⁻ ∘ H + P, Y = F⁺ ∘ W, H and W the
+  # Hermitian and skew-Hermitian parts of k, and P = phase diag(Y) the joint
+  # phase gauge (see _svd_jvp_rule).
+  h, w = (k + _H(k)) / 2, (k - _H(k)) / 2
+  x, y = f_diff * h, f_sum * w
+  if not dtypes.issubdtype(k.dtype, np.complexfloating):
+    return x + y, x - y
+  n = k.shape[-1]
+  eye = _broadcast_to(lax._eye(np.bool_, (n, n)), k.shape)
+  p = lax.select(eye, phase * y, lax.full_like(y, 0))
+  return x + y + p, x - y + p
+
+def _svd_tangents(a, a_dot, s, u, v, *, phase):
+  # The JVP of A = U S V^H for m >= n: returns ṡ, U̇ and V̇ (see
+  # _svd_jvp_rule). u may be the full [..., m, m] U (full_matrices). With
+  # phase = 1, V̇ has no phase part; with phase = -1, U̇ (for A^H = V S U^H).
+  m, n = u.shape[-2], v.shape[-1]
+  u1 = u[..., :n] if u.shape[-1] > n else u
+  diff, plus, zero = _svd_degenerate_masks(s, m, n)
+  s_i, s_j = s[..., :, None], s[..., None, :]
+  f_diff = _inverse_or_zero(s_j - s_i, diff).astype(a_dot.dtype)
+  f_sum = _inverse_or_zero(s_i + s_j, plus).astype(a_dot.dtype)
+  rotations = partial(_svd_rotations, f_diff=f_diff, f_sum=f_sum, phase=phase)
+  av = a_dot @ v
+  k = _H(u1) @ av
+  ds = _extract_diagonal(k.real)
+  omega_u, omega_v = rotations(k)
+  if m > n:
+    s_inv = _inverse_or_zero(s, zero).astype(a_dot.dtype)[..., None, :]
+    c = av * s_inv
+    c = c - u1 @ (_H(u1) @ c)
+    dk, dav = _svd_coupling_p.bind(a, u1, v, s, omega_u, omega_v, c,
+                                   transpose=False)
+    c = c + dav * s_inv
+  else:
+    dk, = _svd_coupling_p.bind(a, u1, v, s, omega_u, omega_v, transpose=False)
+  domega_u, domega_v = rotations(dk)
+  du = u1 @ (omega_u + domega_u)
+  dv = v @ (omega_v + domega_v)
+  if m > n:
+    du = du + c
+    if u.shape[-1] > n:
+      # The complement U_2 = u[..., n:] turns with U: U̇_2 = -U Ω_21^H,
+      # Ω_21 = U_2^H C; its rotation within itself is a gauge, set to zero.
+      du = lax.concatenate([du, -u1 @ (_H(c) @ u[..., n:])], du.ndim - 1)
+  return ds, du, dv
+
+
+def _svd_coupling_outputs(ys, transpose):
+  # Which operands the outputs take their shapes from: (Ω_U, Ω_V[, C]) ->
+  # (δK[, δ(ȦV)]), and its transpose (δK[, δ(ȦV)]) -> (Ω_U, Ω_V[, C]).
+  return (ys[0], ys[0], *ys[1:]) if transpose else (ys[0], *ys[2:])
+
+def _svd_coupling_abstract_eval(a, u, v, s, *ys, transpose):
+  return list(_svd_coupling_outputs(ys, transpose))
+
+def _svd_coupling_impl(a, u, v, s, *ys, transpose):
+  return [lax.full_like(y, 0) for y in _svd_coupling_outputs(ys, transpose)]
+
+@config.default_matmul_precision("float32")
+def _svd_coupling_tangent(a_dot, u, v, s, ys, *, transpose):
+  # The tangent of the coupling: with Ṅ and Ṙ the parts of U^H Ȧ V and
+  # (I - U U^H) Ȧ V in the degenerate blocks,
+  #   δK = Ṅ Ω_V - Ω_U Ṅ + C^H Ṙ,  δ(ȦV) = Ṙ Ω_V - C Ṅ,
+  # or its transpose (under JAX's pairing Re sum(ct * x)).
+  m, n = u.shape[-2], v.shape[-1]
+  diff, plus, zero = _svd_degenerate_masks(s, m, n)
+  av = a_dot @ v
+  k = _H(u) @ av
+  k_diag = _broadcast_to(lax._eye(np.bool_, (n, n)), k.shape)
+  n_dot = (lax.select(diff & ~k_diag, (k + _H(k)) / 2, lax.full_like(k, 0))
+           + lax.select(plus, (k - _H(k)) / 2, lax.full_like(k, 0)))
+  r_dot = None
+  if m > n:
+    r_dot = av - u @ k
+    r_dot = lax.select(_broadcast_to(zero[..., None, :], r_dot.shape), r_dot,
+                       lax.full_like(r_dot, 0))
+  if not transpose:
+    omega_u, omega_v, *c = ys
+    dk = n_dot @ omega_v - omega_u @ n_dot
+    if r_dot is None:
+      return [dk]
+    c, = c
+    return [dk + _H(c) @ r_dot, r_dot @ omega_v - c @ n_dot]
+  ct_k, *ct_av = ys
+  ct_omega_u, ct_omega_v = -ct_k @ _T(n_dot), _T(n_dot) @ ct_k
+  if r_dot is None:
+    return [ct_omega_u, ct_omega_v]
+  ct_av, = ct_av
+  return [ct_omega_u, ct_omega_v + _T(r_dot) @ ct_av,
+          r_dot.conj() @ _H(ct_k) - ct_av @ _T(n_dot)]
+
+def _svd_coupling_jvp_rule(primals, tangents, *, transpose):
+  a, u, v, s, *ys = primals
+  a_dot, _, _, _, *ys_dot = tangents
+  out = _svd_coupling_p.bind(*primals, transpose=transpose)
+  out_dot = []
+  if any(type(t) is not ad_util.Zero for t in ys_dot):
+    out_dot.append(_svd_coupling_p.bind(
+        a, u, v, s, *map(ad.instantiate_zeros, ys_dot), transpose=transpose))
+  if type(a_dot) is not ad_util.Zero:
+    out_dot.append(_svd_coupling_tangent(a_dot, u, v, s, ys,
+                                         transpose=transpose))
+  if not out_dot:  # Only tangents of u, v and s, which N does not depend on.
+    return out, [ad_util.Zero.from_primal_value(x) for x in out]
+  return out, [sum(x) for x in zip(*out_dot)]
+
+def _svd_coupling_transpose_rule(cts, a, u, v, s, *ys, transpose):
+  assert all(map(ad.is_undefined_primal, ys))
+  if all(type(ct) is ad_util.Zero for ct in cts):
+    return [None] * 4 + [ad_util.Zero(y.aval) for y in ys]
+  return [None] * 4 + _svd_coupling_p.bind(
+      a, u, v, s, *map(ad.instantiate_zeros, cts), transpose=not transpose)
+
+# Degenerate perturbation theory for the SVD, to second order (compare
+# _eigh_coupling_p). Near a point with degenerate clusters, A = U_f M V^H
+# with U_f = [U, U_2] moving smoothly and M block diagonal: S + N on the
+# clusters, N Hermitian within a cluster of equal nonzero singular values
+# and arbitrary on the null spaces, where M also has a block N_2 against the
+# complement U_2. N vanishes at the primal point. Its terms in
+# U_f^H Ȧ V = Ω_f M + Ṁ - M Ω_V change, to first order in N, the K and
+# (I - U U^H) Ȧ V that the rule solves with by
+#   δK = N Ω_V - Ω_U N + C^H R,  δ(ȦV) = R Ω_V - C N,
+# where C = U_2 Ω_21 is the complement term and R = U_2 N_2. This
+# primitive's value is zero, so it costs nothing to first order; its
+# tangent, with N's tangent Ṅ (K's off-diagonal Hermitian part on pairs of
+# equal singular values, and its skew-Hermitian part on pairs of zero ones)
+# and Ṙ ((I - U U^H) Ȧ V on the columns of zero singular values), makes
+# second derivatives of cluster-invariant losses (the polar factor,
+# projectors onto singular subspaces at a gap) exact under perturbations
+# that split a cluster. It is linear in (Ω_U, Ω_V, C); its transpose is the
+# transposed map (transpose=True).
+_svd_coupling_p = _internal_primitive(
+    "svd_degenerate_coupling", _svd_coupling_impl,
+    _svd_coupling_abstract_eval, _svd_coupling_jvp_rule,
+    _svd_coupling_transpose_rule, multiple_results=True)
+
+
+def _svd_gauge_check_abstract_eval(s, u, v, du, dv, **_):
+  return [du, dv]
+
+def _svd_gauge_check_jvp_rule(primals, tangents, **params):
+  s, u, v = primals[:3]
+  out = _svd_gauge_check_p.bind(*primals, **params)
+  if all(type(t) is ad_util.Zero for t in tangents[3:]):
+    return out, list(tangents[3:])
+  return out, _svd_gauge_check_p.bind(
+      s, u, v, *map(ad.instantiate_zeros, tangents[3:]), **params)
+
+@config.default_matmul_precision("float32")
+def _svd_gauge_violations(s, u, v, ct_u, ct_v):
+  # Reverse mode sees the cotangents Ū and V̄ of U and V (V̄ is the conjugate
+  # transpose of V^H's); let c_U = U^T Ū and c_V = V^T V̄. The loss is
+  # invariant under U -> U exp(Ω), V -> V exp(Ω), Ω skew-Hermitian within a
+  # cluster of equal nonzero singular values (diagonal: the joint phase),
+  # iff c_U + c_V is Hermitian there; under independent rotations of the
+  # left and right null spaces (the vectors of zero singular values and the
+  # columns of a full U or V beyond min(m, n)) iff c_U and c_V are each
+  # Hermitian there; and under turning the vectors of zero singular values
+  # into the complement of a reduced U or V iff the complement part of their
+  # cotangent, (I - U U^H)^T Ū, vanishes. Returns the offending pairs of
+  # singular values, the offending zero singular values (rotated into the
+  # complement) and, per batch element, whether the loss depends on the
+  # basis of the complement itself. (Kasim, arXiv:2011.04366, eq. 2.13, on
+  # the Hermitian dilation; PyTorch's svd_backward checks the same joint
+  # phase condition.)
+  (m, p_u), (n, p_v), k = u.shape[-2:], v.shape[-2:], s.shape[-1]
+  diff, _, zero = _svd_degenerate_masks(s, m, n)
+  axes = (ct_u.ndim - 2, ct_u.ndim - 1)
+  scale = lax.max(lax.reduce_max(abs(ct_u), axes=axes),
+                  lax.reduce_max(abs(ct_v), axes=axes))[..., None, None]
+  c_u, c_v = _T(u) @ ct_u, _T(v) @ ct_v
+  pairs = _non_hermitian(c_u[..., :k, :k] + c_v[..., :k, :k], diff, scale)
+  null = lax.full_like(zero, False)
+  complement = lax.full_like(scale[..., 0, 0], False, dtype=np.bool_)
+  for x, c, ct, p in ((u, c_u, ct_u, p_u), (v, c_v, ct_v, p_v)):
+    null_space = lax.concatenate(
+        [zero, lax.full((*zero.shape[:-1], p - k), True)], zero.ndim - 1)
+    bad = _non_hermitian(c, null_space[..., :, None] & null_space[..., None, :],
+                         scale)
+    pairs = pairs | bad[..., :k, :k]
+    null = null | lax.reduce_or(bad[..., :k, k:], axes=(bad.ndim - 1,))
+    complement = complement | lax.reduce_or(bad[..., k:, k:], axes=axes)
+    if x.shape[-2] > p:  # Reduced U or V of a non-square matrix.
+      r = abs(ct - x.conj() @ c)
+      far = lax.reduce_max(r, axes=(r.ndim - 2,)) > float(
+          np.sqrt(np.finfo(scale.dtype).eps)) * scale[..., 0, :]
+      null = null | (zero & far)
+  return pairs, null, complement
+
+def _svd_gauge_check_transpose_rule(cts, s, u, v, du, dv, *, mode):
+  assert ad.is_undefined_primal(du) and ad.is_undefined_primal(dv)
+  if all(type(ct) is ad_util.Zero for ct in cts):
+    return [None, None, None, *cts]
+  ct_u, ct_v = map(ad.instantiate_zeros, cts)
+  pairs, null, complement = _svd_gauge_violations(s, u, v, ct_u, ct_v)
+  if mode == "nan":
+    # NaN in the whole cotangent of the affected batch elements.
+    bad = (lax.reduce_or(pairs, axes=(pairs.ndim - 2, pairs.ndim - 1))
+           | lax.reduce_or(null, axes=(null.ndim - 1,)) | complement)
+    ct_u, ct_v = (lax.select(_broadcast_to(bad[..., None, None], ct.shape),
+                             lax.full_like(ct, np.nan), ct)
+                  for ct in (ct_u, ct_v))
+  elif mode == "raise":
+    debug_callback(_raise_svd_gauge_error, pairs, null, complement, s)
+  return [None, None, None, ct_u, ct_v]
+
+def _raise_svd_gauge_error(pairs, null, complement, s):
+  pairs, null, complement, s = map(np.asarray, (pairs, null, complement, s))
+  shown = []
+  for b in np.ndindex(s.shape[:-1]):
+    where = f"batch index {b}: " if b else ""
+    for i, j in np.argwhere(np.triu(pairs[b])):
+      shown.append(
+          f"{where}singular value {i} ({s[b][i]:.6g}; the joint phase of its "
+          "singular vectors)" if i == j else
+          f"{where}singular values {i} and {j} ({s[b][i]:.6g} and "
+          f"{s[b][j]:.6g})")
+    for i in np.flatnonzero(null[b]):
+      shown.append(f"{where}singular value {i} ({s[b][i]:.3g}) against the "
+                   "null-space complement")
+    if complement[b]:
+      shown.append(f"{where}the basis of the null-space complement (columns "
+                   "of a full U or V beyond min(m, n))")
+  if not shown:
+    return
+  raise ValueError(
+      "svd: the gradient of this loss depends on the arbitrary choice of "
+      "singular vectors, so it is undefined: "
+      f"{'; '.join(shown[:10])}{' ...' if len(shown) > 10 else ''}. A loss "
+      "that is invariant under U -> U Q, V -> V Q for Q unitary within each "
+      "cluster of equal nonzero singular values (for complex input this "
+      "includes the joint phase of u_i and v_i) and under independent "
+      "rotations of the left and right null spaces (singular-subspace "
+      "projectors at a gap, the polar factor U V^H) has a well-defined "
+      "gradient; with jax_linalg_gauge_check='ignore' (the default) it "
+      "returns the gauge-fixed gradient.")
+
+# The identity on the tangents (U̇, V̇) of the SVD JVP, whose transpose
+# checks the cotangent for gauge dependence (jax_linalg_gauge_check).
+_svd_gauge_check_p = _internal_primitive(
+    "svd_gauge_check", lambda s, u, v, du, dv, **_: [du, dv],
+    _svd_gauge_check_abstract_eval, _svd_gauge_check_jvp_rule,
+    _svd_gauge_check_transpose_rule, multiple_results=True)
+
+
+@config.default_matmul_precision("float32")
+def _svd_jvp_rule(
+    primals, tangents, *, full_matrices, compute_uv, subset_by_index,
+    algorithm=None,
+):
+  a, = primals
+  a_dot, = tangents
+  m, n = a.shape[-2:]
+  if compute_uv and not (subset_by_index is None or
+                         subset_by_index == (0, core.min_dim(m, n))):
+    raise NotImplementedError(
+        "Singular vector derivatives not defined for a partial singular "
+        "value decomposition.")
+  full_matrices = (compute_uv and full_matrices and
+                   not core.definitely_equal(m, n))
+  s, u, vt = svd_p.bind(
+      a, full_matrices=full_matrices, compute_uv=True,
+      subset_by_index=subset_by_index, algorithm=algorithm,
+  )
+  if not compute_uv:
+    # ṡ = Re diag(U^H Ȧ V).
+    return (s,), ((u.conj() * (a_dot @ _H(vt))).real.sum(-2),)
+
+  # With A = U S V^H (U: m x k, V: n x k, k = min(m, n)) and K = U^H Ȧ V,
+  # write U̇ = U Ω_U + C and V̇ = V Ω_V with Ω_U, Ω_V skew-Hermitian and C in
+  # the orthogonal complement of U (for m > n; for m < n the same rule runs
+  # on A^H = V S U^H). Differentiating A = U S V^H gives
+  #   K = Ω_U S + Ṡ - S Ω_V,  (I - U U^H) Ȧ V = C S,
+  # so ṡ = Re diag(K), C = (I - U U^H) Ȧ V S^-1 and, with H and W the
+  # Hermitian and skew-Hermitian parts of K, X = (Ω_U + Ω_V) / 2 and
+  # Y = (Ω_U - Ω_V) / 2,
+  #   H_ij = X_ij (s_j - s_i),  W_ij = Y_ij (s_j + s_i):
+  # two diagonal Sylvester equations, instead of one with the pivots
+  # s_j^2 - s_i^2, which loses accuracy and mixes them (Giles, NA-08-01;
+  # Townsend, "Differentiating the singular value decomposition", 2016;
+  # PyTorch's linalg_svd_jvp). diag(X) is the joint phase of (u_i, v_i), a
+  # gauge for complex A; as the stock rule, X_ii = Y_ii, so V̇ has no phase
+  # part and U̇'s is i Im(K_ii) / s_i.
+  #
+  # Degenerate pairs. ±s_i and |m - n| zeros are the eigenvalues of the
+  # Hermitian dilation [[0, A], [A^H, 0]], with eigenvectors (u_i, ±v_i)/√2
+  # and the complements, and s_j - s_i, s_j + s_i and s_i are gaps between
+  # them: X, Y and C are the eigh rule's coefficients for those pairs. So
+  # the eigh treatment applies unchanged (_eigh_degenerate_mask, with spread
+  # 2 max(s), magnitude max(s) and size m + n: _svd_degenerate_masks): a
+  # pivot within the tolerance gets the pseudo-inverse's zero. Each zeroed
+  # component is a gauge direction of the SVD: X within a cluster D of equal
+  # nonzero singular values is the joint rotation U_D -> U_D Q, V_D -> V_D Q
+  # (Y there is not a gauge: Y_DD = W_DD / 2s is kept); X and Y between zero
+  # singular values are independent rotations of the two null spaces, and
+  # C of a zero singular value turns its vector into the complement. A loss
+  # invariant under these (projectors onto singular subspaces at a gap, the
+  # polar factor U V^H, symmetric functions of the singular values) has a
+  # zero derivative along them, so the rule is exact for it whatever it
+  # puts there, and exact for any loss under perturbations that keep the
+  # clusters (Kasim, arXiv:2011.04366, for eigh; JAX issues #2311 and #8732;
+  # Liao et al., PRX 9, 031041; Francuz, Schuch and Vanhecke, PRR 7,
+  # 013237). Above the tolerance the error is the eigh rule's, at most about
+  # eps / sqrt(eps). Not exact in directions that split a cluster: losses
+  # that weigh a cluster's vectors by a non-constant function of s,
+  # U f(S) V^H with f' != 0 there (U_k S_k V_k^H, V S^+ U^H), whose
+  # derivative on the cluster block is f'(s) K_DD; with a diagonal ṡ no
+  # rule linear in Ȧ gives its off-diagonal Hermitian part (write these
+  # with projectors, P_U A P_V, or use jnp.linalg.pinv). The rule is linear
+  # in Ȧ, so reverse mode is its transpose.
+  if m >= n:
+    ds, du, dv = _svd_tangents(a, a_dot, s, u, _H(vt), phase=1)
+  else:
+    ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, _H(vt), u, phase=-1)
+  mode = config.linalg_gauge_check.value
+  if mode != "ignore":
+    du, dv = _svd_gauge_check_p.bind(s, u, _H(vt), du, dv, mode=mode)
+  return (s, u, vt), (ds, du, _H(dv))
 
 
 # Sylvester solve
