@@ -37,7 +37,9 @@ MODULES = {
 # Standalone comments of package modules that are not sections of their own
 # upstream (they exist there already).
 PACKAGE_ONLY_HEADERS = ("Top-level functions in alphabetical order.",
-                        "Symmetric/Hermitian eigendecomposition")
+                        "Primitive registration helper functions",
+                        "Symmetric/Hermitian eigendecomposition",
+                        "Singular value decomposition")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +103,8 @@ EIGH_GAUGE = ("_eigh_coupling_p", "linalg_gauge_check", "_eigh_gauge_check_p")
 STACK = (
     PR("01-eigh-jvp", {
         "jax/_src/lax/linalg.py": (
-            Insert(LAX, ("_eigh_degenerate_mask", "_eigh_inverse_gaps"),
+            Insert(LAX, ("_degeneracy_tol", "_inverse_or_zero",
+                         "_eigh_degenerate_mask", "_eigh_inverse_gaps"),
                    before="_eigh_jvp_rule"),
             Replace(LAX, "_eigh_jvp_rule", without=EIGH_GAUGE),
         ),
@@ -112,8 +115,10 @@ STACK = (
                    after="default_matmul_precision"),
         ),
         "jax/_src/lax/linalg.py": (
+            Insert(LAX, ("_internal_primitive",),
+                   after="standard_linalg_primitive"),
             Insert(LAX, (
-                "_eigh_gauge_check_abstract_eval",
+                "_non_hermitian", "_eigh_gauge_check_abstract_eval",
                 "_eigh_gauge_check_jvp_rule", "_eigh_gauge_violations",
                 "_eigh_gauge_check_transpose_rule", "_raise_eigh_gauge_error",
                 "_eigh_gauge_check_p", "_eigh_coupling_abstract_eval",
@@ -123,6 +128,20 @@ STACK = (
             Replace(LAX, "_eigh_jvp_rule"),
         ),
     }, tests=("eigh_gauge_test.py",)),
+    PR("03-svd-jvp", {
+        "jax/_src/lax/linalg.py": (
+            Insert(LAX, (
+                "_svd_degenerate_masks", "_svd_rotations", "_svd_tangents",
+                "_svd_coupling_outputs", "_svd_coupling_abstract_eval",
+                "_svd_coupling_impl", "_svd_coupling_tangent",
+                "_svd_coupling_jvp_rule", "_svd_coupling_transpose_rule",
+                "_svd_coupling_p", "_svd_gauge_check_abstract_eval",
+                "_svd_gauge_check_jvp_rule", "_svd_gauge_violations",
+                "_svd_gauge_check_transpose_rule", "_raise_svd_gauge_error",
+                "_svd_gauge_check_p"), before="_svd_jvp_rule"),
+            Replace(LAX, "_svd_jvp_rule"),
+        ),
+    }, tests=("svd_degenerate_test.py",)),
     PR("05-hermitian-funm", {
         "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
         "jax/lax/linalg.py": (
