@@ -13,6 +13,7 @@
 # limitations under the License.
 
 from jax_patch._src.scipy.linalg import (
+  eigh as eigh,
   expm_hermitian as expm_hermitian,
   funm_hermitian as funm_hermitian,
   logm_hermitian as logm_hermitian,
