@@ -425,6 +425,8 @@ class EighGeneralizedDerivativeTest(jtu.JaxTestCase):
             jax.jvp(jax.grad(loss), (x,), (dx,))[1]),
         "rev_fwd": lambda x: directional(
             jax.grad(lambda x: jax.jvp(loss, (x,), (dx,))[1])(x)),
+        "rev_rev": lambda x: directional(
+            jax.grad(lambda x: directional(jax.grad(loss)(x)))(x)),
     }
     scale = np.linalg.norm(weights) * np.max(np.abs(
         _scipy_observables(a, b, type, f, k)))
