@@ -208,3 +208,8 @@ def main(out=print) -> None:
   out("Hermitian matrix functions (eigh's rule cannot give f')")
   out("-" * 72)
   _demo_matfun.run(out)
+  out("")
+  from jax_patch import _demo_eigh_generalized  # pylint: disable=g-import-not-at-top
+  out("Generalized eigenproblem eigh(a, b) (JAX #5461)")
+  out("-" * 72)
+  _demo_eigh_generalized.run(out)

@@ -117,6 +117,22 @@ def test_patched_context_manager_and_gauge_mode():
   assert _snapshot() == before
 
 
+def test_scipy_eigh_is_replaced_and_numpy_eigh_is_not():
+  stock_scipy_eigh, numpy_eigh = jax.scipy.linalg.eigh, jnp.linalg.eigh
+  a, b = np.diag([1., 2.]), np.diag([2., 8.])
+  with pytest.raises(NotImplementedError):
+    jax.scipy.linalg.eigh(a, b)
+  jax_patch.install()
+  assert jax.scipy.linalg.eigh is jax_patch.scipy.linalg.eigh
+  assert (sys.modules["jax._src.scipy.linalg"].eigh
+          is jax_patch.scipy.linalg.eigh)
+  assert jnp.linalg.eigh is numpy_eigh
+  np.testing.assert_allclose(
+      jax.scipy.linalg.eigh(a, b, eigvals_only=True), [0.25, 0.5])
+  jax_patch.uninstall()
+  assert jax.scipy.linalg.eigh is stock_scipy_eigh
+
+
 def _polar_grad(a):
   def loss(a):
     u, _, vh = jnp.linalg.svd(a)

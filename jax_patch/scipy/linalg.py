@@ -17,6 +17,7 @@
 # they stay out of jax.scipy.linalg (see jax_patch.monkeypatch).
 
 from jax_patch._src.scipy.linalg import (
+  eigh as eigh,
   solve_sylvester as solve_sylvester,
   sylvester_factor as sylvester_factor,
   sylvester_solve as sylvester_solve,

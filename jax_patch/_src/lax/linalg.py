@@ -30,12 +30,13 @@ from jax._src.interpreters import ad
 from jax._src.interpreters import batching
 from jax._src.interpreters import mlir
 from jax._src.lax import lax
-# eigh, schur and _real_schur_to_complex are re-exported: upstream they are
-# names of this module, which jax_patch/_src/scipy/linalg.py uses.
+# cholesky, eigh, schur, triangular_solve and _real_schur_to_complex are
+# re-exported: upstream they are names of this module, which
+# jax_patch/_src/scipy/linalg.py uses.
 from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (  # noqa: F401
-    _H, _T, _broadcast_to, _extract_diagonal, _triu, eigh, eigh_p, schur,
-    standard_linalg_primitive, svd_p, symmetrize)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu, cholesky, eigh, eigh_p,
+    schur, standard_linalg_primitive, svd_p, symmetrize, triangular_solve)
 from jax._src.typing import Array, ArrayLike
 
 from jax_patch._src.lax.sylvester_triangular import (  # noqa: F401
