@@ -142,6 +142,22 @@ STACK = (
             Replace(LAX, "_svd_jvp_rule"),
         ),
     }, tests=("svd_degenerate_test.py",)),
+    PR("04-eigh-generalized", {
+        "jax/_src/scipy/linalg.py": (
+            Replace(SCIPY, "_eigh"),
+            Replace(SCIPY, "eigh"),
+            Insert(SCIPY, (
+                "_dot", "_to_eigenbasis", "_check_eigh_inputs",
+                "_check_eigh_subset", "_eigh_generalized",
+                "_eigh_generalized_reduce", "_eigh_generalized_core",
+                "_eigh_generalized_jvp", "_eigh_generalized_coupling_impl",
+                "_eigh_generalized_coupling_tangent",
+                "_eigh_generalized_coupling_jvp_rule",
+                "_eigh_generalized_coupling_transpose_rule",
+                "_eigh_generalized_coupling_p"),
+                   after="eigh", section="Generalized Hermitian eigenproblem"),
+        ),
+    }, tests=("eigh_generalized_test.py",)),
     PR("05-hermitian-funm", {
         "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
         "jax/lax/linalg.py": (

@@ -41,7 +41,7 @@ def _public_names(module) -> list[str]:
 # The jax.scipy.linalg functions the patch replaces. jax_patch.scipy.linalg has
 # more names, conveniences that SciPy does not have, which install() leaves
 # out of jax.scipy.linalg.
-SCIPY_REPLACED = ("solve_sylvester",)
+SCIPY_REPLACED = ("eigh", "solve_sylvester")
 
 
 def _targets():

@@ -12,9 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-# install() replaces jax.scipy.linalg.solve_sylvester with this module's; the
-# other names here are conveniences of jax_patch that SciPy does not have, so
-# they stay out of jax.scipy.linalg (see jax_patch.monkeypatch).
+# install() replaces jax.scipy.linalg.eigh and solve_sylvester with this
+# module's; the other names here are conveniences of jax_patch that SciPy
+# does not have, so they stay out of jax.scipy.linalg (see
+# jax_patch.monkeypatch).
 
 from jax_patch._src.scipy.linalg import (
   eigh as eigh,
