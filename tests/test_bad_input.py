@@ -184,7 +184,77 @@ def _matfun_cases():
          Result(_close(np.diag([-1., 8.]))))
 
 
-CASES = list(_eigh_cases()) + list(_matfun_cases())
+def _svd_grad(a):
+  def loss(x):
+    u, sv, vh = jnp.linalg.svd(x, full_matrices=False)
+    return jnp.sum(sv) + jnp.sum(jnp.abs(u @ vh))
+  return jax.grad(loss)(jnp.asarray(a))
+
+
+def _svd_cases():
+  yield ("svd derivatives: integer a",
+         lambda: _svd_grad(np.eye(3, dtype=int)),
+         Raises(TypeError, "grad requires real- or complex-valued inputs"))
+  yield ("svd derivatives: 0x3", lambda: _svd_grad(np.zeros((0, 3))),
+         Result(lambda g: np.shape(g) == (0, 3)))
+  # For 1x1, s = |a| and U V^H = sign(a): d/da (|a| + 1) = 1 at a = 2.
+  yield ("svd derivatives: 1x1", lambda: _svd_grad(np.array([[2.]])),
+         Result(_close([[1.]])))
+  yield ("svd derivatives: NaN entries",
+         lambda: _svd_grad(np.array([[1., np.nan], [0., 2.]])),
+         Result(_all_nan))
+  # All singular values zero: every pair is degenerate and every complement
+  # term zeroed, so the generalized-inverse derivative is finite.
+  yield ("svd derivatives: zero matrix", lambda: _svd_grad(np.zeros((3, 2))),
+         Result(lambda g: np.all(np.isfinite(g))))
+  # A zero column: one exact zero singular value. The polar factor's
+  # derivative stays finite (the rule zeroes 1/s for s = 0).
+  yield ("svd derivatives: zero column",
+         lambda: _svd_grad(np.array([[1., 0.], [2., 0.], [3., 0.]])),
+         Result(lambda g: np.all(np.isfinite(g))))
+  yield ("svd derivatives: subset_by_index with vectors",
+         lambda: jax.jvp(lambda x: jax.lax.linalg.svd(
+             x, subset_by_index=(0, 1))[0], (np.eye(3),), (np.eye(3),)),
+         Raises(NotImplementedError, "partial singular value"))
+
+
+A3, B3 = np.diag([1., 2., 3.]), 2 * np.eye(3)
+_eigh_ab = jax.scipy.linalg.eigh
+
+
+def _eigh_generalized_cases():
+  yield ("eigh(a, b): non-square a", lambda: _eigh_ab(np.ones((3, 4)), B3),
+         Raises(ValueError, r"argument a must be .*shape \(3, 4\)"))
+  yield ("eigh(a, b): non-square b", lambda: _eigh_ab(A3, np.ones((3, 4))),
+         Raises(ValueError, r"argument b must be .*shape \(3, 4\)"))
+  yield ("eigh(a, b): mismatched shapes", lambda: _eigh_ab(A3, np.eye(2)),
+         Raises(ValueError, r"a with shape \(3, 3\) and b with shape "
+                r"\(2, 2\)"))
+  yield ("eigh(a, b): bad type", lambda: _eigh_ab(A3, B3, type=4),
+         Raises(ValueError, "type must be 1, 2 or 3, got type=4"))
+  yield ("eigh(a, b): bad subset_by_index",
+         lambda: _eigh_ab(A3, B3, subset_by_index=(2, 5)),
+         Raises(ValueError, r"0 <= lo <= hi < n = 3"))
+  yield ("eigh(a, b): integer a and b",
+         lambda: _eigh_ab(A3.astype(int), B3.astype(int), eigvals_only=True),
+         Result(_close([0.5, 1., 1.5])))
+  yield ("eigh(a, b): 0x0",
+         lambda: _eigh_ab(np.zeros((0, 0)), np.zeros((0, 0)))[1],
+         Result(lambda v: v.shape == (0, 0)))
+  yield ("eigh(a, b): b not positive definite",
+         lambda: _eigh_ab(A3, -B3), Result(lambda wv: _all_nan(wv[0])
+                                            and _all_nan(wv[1])))
+  yield ("eigh(a, b): b not positive definite, one batch member",
+         lambda: _eigh_ab(np.stack([A3, A3]), np.stack([B3, -B3]),
+                          eigvals_only=True),
+         Result(lambda w: np.all(np.isfinite(w[0])) and _all_nan(w[1])))
+  yield ("eigh(a, b): NaN entries",
+         lambda: jax.grad(lambda x: jnp.sum(_eigh_ab(x, B3)[0]))(
+             np.where(np.eye(3) > 0, np.nan, 0.)), Result(_all_nan))
+
+
+CASES = (list(_eigh_cases()) + list(_matfun_cases()) + list(_svd_cases())
+         + list(_eigh_generalized_cases()))
 
 
 def _check(row, fun, expect):
