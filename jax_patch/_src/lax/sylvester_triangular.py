@@ -65,16 +65,18 @@ def _sylvester_pair_substitute(a, b, c, inv_diag):
 
 
 def _sylvester_pair_operator(a, b):
-  """The 4 x 4 matrix of C -> Y, a Y + Y b = C, for general 2 x 2 a and b."""
-  # a, b entrywise ([[x00, x01], [x10, x11]]); the result as nested lists,
-  # M[2 i + j][2 k + l] the coefficient of C[k, l] in Y[i, j]. With
-  # t = tr b, det b and adj(b) = t I - b, Cayley-Hamilton (b^2 = t b -
-  # det(b) I) gives, for S(Y) = a Y + Y b,
+  """The parts of C -> Y, a Y + Y b = C (2 x 2), that do not depend on C.
+
+  a and b are given entrywise, [[x00, x01], [x10, x11]] of arrays; so is the
+  result of _sylvester_pair_apply.
+  """
+  # With t = tr b, det b and adj(b) = t I - b, Cayley-Hamilton
+  # (b^2 = t b - det(b) I) gives, for S(Y) = a Y + Y b,
   #   a S(Y) + S(Y) adj(b) = (a^2 + t a + det(b) I) Y = P Y,
-  # so Y = adj(P) W / det(P) with W = a C + C adj(b), in closed form. det(P)
-  # is the product of the four pivots alpha_i + beta_j over the eigenvalues
-  # of a and b: zero exactly when the equation is singular (dlasy2 solves the
-  # same 4 x 4 system by Gaussian elimination).
+  # so Y = Q (a C + C adj(b)) with Q = P^{-1} = adj(P) / det(P), in closed
+  # form. det(P) is the product of the four pivots alpha_i + beta_j over the
+  # eigenvalues of a and b: zero exactly when the equation is singular
+  # (dlasy2 solves the same 4 x 4 system by Gaussian elimination).
   (a00, a01), (a10, a11) = a
   (b00, b01), (b10, b11) = b
   t = b00 + b11
@@ -83,25 +85,17 @@ def _sylvester_pair_operator(a, b):
   p11 = a11 * a11 + a01 * a10 + t * a11 + det_b
   p01, p10 = a01 * (a00 + a11 + t), a10 * (a00 + a11 + t)
   inv_det = lax.full_like(p00, 1) / (p00 * p11 - p01 * p10)
-  # W = w_op C and Y = y_op W / det(P), entries in the order 00, 01, 10, 11;
-  # None for the zeros.
-  w_op = [[a00 + b11, -b10, a01, None], [-b01, a00 + b00, None, a01],
-          [a10, None, a11 + b11, -b10], [None, a10, -b01, a11 + b00]]
-  y_op = [[p11, None, -p01, None], [None, p11, None, -p01],
-          [-p10, None, p00, None], [None, -p10, None, p00]]
-  def entry(i, q):
-    terms = [y_op[i][w] * w_op[w][q] for w in range(4)
-             if y_op[i][w] is not None and w_op[w][q] is not None]
-    return sum(terms[1:], terms[0]) * inv_det
-  return [[entry(i, q) for q in range(4)] for i in range(4)]
+  q = [[p11 * inv_det, -p01 * inv_det], [-p10 * inv_det, p00 * inv_det]]
+  return a, [[b11, -b01], [-b10, b00]], q
 
 
 def _sylvester_pair_apply(op, c):
-  """Y = op(C) for op from _sylvester_pair_operator, C and Y entrywise."""
-  flat = [c[0][0], c[0][1], c[1][0], c[1][1]]
-  y = [sum((op[i][q] * flat[q] for q in range(1, 4)), op[i][0] * flat[0])
-       for i in range(4)]
-  return [[y[0], y[1]], [y[2], y[3]]]
+  """Y with a Y + Y b = c, from op = _sylvester_pair_operator(a, b)."""
+  a, adj_b, q = op
+  w = [[a[i][0] * c[0][j] + a[i][1] * c[1][j] + c[i][0] * adj_b[0][j] +
+        c[i][1] * adj_b[1][j] for j in range(2)] for i in range(2)]
+  return [[q[i][0] * w[0][j] + q[i][1] * w[1][j] for j in range(2)]
+          for i in range(2)]
 
 
 def _sylvester_block_solve(a: Array, b: Array, c: Array,
