@@ -256,12 +256,12 @@ def _quasi_real(a, b, c):
 
 def _quasi_complex(a, b, c):
   # The complex Schur column solve alone, with the default tolerance.
-  mask = lambda t: jnp.where(st._sylvester_quasi_mask(t), t, 0)
   def solve(a, b, c):
-    a, b = mask(a), mask(b)
+    ab = st._sylvester_quasi_stack(a, b)
     tol = max(c.shape[-2:]) * jnp.finfo(c.dtype).eps * (
-        jnp.abs(a).max((-2, -1)) + jnp.abs(b).max((-2, -1)))
-    return st._sylvester_quasi_complex_solve(a, b, c, tol[..., None, None])
+        jnp.abs(ab[0]).max((-2, -1)) + jnp.abs(ab[1]).max((-2, -1)))
+    return st._sylvester_quasi_complex_solve(
+        ab, c, jnp.broadcast_to(tol[..., None, None], c.shape))
   return np.asarray(jax.jit(solve)(a, b, c))
 
 
@@ -418,10 +418,10 @@ def test_pair_solve():
   rng = np.random.default_rng(10)
   a, b, c = (rng.standard_normal((2, 2, 5)) for _ in range(3))
   entries = lambda x: [[x[0, 0], x[0, 1]], [x[1, 0], x[1, 1]]]
-  y = np.asarray(jax.jit(
-      lambda a, b, c: st._sylvester_pair_apply(
-          st._sylvester_pair_operator(entries(a), entries(b)),
-          entries(c)))(a, b, c))
+  def solve(a, b, c):
+    a, b, c = map(entries, (a, b, c))
+    return st._sylvester_pair_apply(a, b, st._sylvester_pair_inverse(a, b), c)
+  y = np.asarray(jax.jit(solve)(a, b, c))
   for k in range(5):
     expected = scipy.linalg.solve_sylvester(a[..., k], b[..., k], c[..., k])
     np.testing.assert_allclose(y[..., k], expected, rtol=1e-12, atol=1e-12)

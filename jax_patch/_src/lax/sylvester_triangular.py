@@ -64,19 +64,16 @@ def _sylvester_pair_substitute(a, b, c, inv_diag):
   return [[y00, y01], [y10, y11]]
 
 
-def _sylvester_pair_operator(a, b):
-  """The parts of C -> Y, a Y + Y b = C (2 x 2), that do not depend on C.
-
-  a and b are given entrywise, [[x00, x01], [x10, x11]] of arrays; so is the
-  result of _sylvester_pair_apply.
-  """
-  # With t = tr b, det b and adj(b) = t I - b, Cayley-Hamilton
-  # (b^2 = t b - det(b) I) gives, for S(Y) = a Y + Y b,
+def _sylvester_pair_inverse(a, b):
+  """Q with a Y + Y b = C <=> Y = Q (a C + C adj(b)), 2 x 2 a and b."""
+  # All entrywise, [[x00, x01], [x10, x11]] of arrays. With t = tr b, det b
+  # and adj(b) = t I - b, Cayley-Hamilton (b^2 = t b - det(b) I) gives, for
+  # S(Y) = a Y + Y b,
   #   a S(Y) + S(Y) adj(b) = (a^2 + t a + det(b) I) Y = P Y,
-  # so Y = Q (a C + C adj(b)) with Q = P^{-1} = adj(P) / det(P), in closed
-  # form. det(P) is the product of the four pivots alpha_i + beta_j over the
-  # eigenvalues of a and b: zero exactly when the equation is singular
-  # (dlasy2 solves the same 4 x 4 system by Gaussian elimination).
+  # so Q = P^{-1} = adj(P) / det(P), in closed form. det(P) is the product of
+  # the four pivots alpha_i + beta_j over the eigenvalues of a and b: zero
+  # exactly when the equation is singular (dlasy2 solves the same 4 x 4
+  # system by Gaussian elimination).
   (a00, a01), (a10, a11) = a
   (b00, b01), (b10, b11) = b
   t = b00 + b11
@@ -85,21 +82,62 @@ def _sylvester_pair_operator(a, b):
   p11 = a11 * a11 + a01 * a10 + t * a11 + det_b
   p01, p10 = a01 * (a00 + a11 + t), a10 * (a00 + a11 + t)
   inv_det = lax.full_like(p00, 1) / (p00 * p11 - p01 * p10)
-  q = [[p11 * inv_det, -p01 * inv_det], [-p10 * inv_det, p00 * inv_det]]
-  return a, [[b11, -b01], [-b10, b00]], q
+  return [[p11 * inv_det, -p01 * inv_det], [-p10 * inv_det, p00 * inv_det]]
 
 
-def _sylvester_pair_apply(op, c):
-  """Y with a Y + Y b = c, from op = _sylvester_pair_operator(a, b)."""
-  a, adj_b, q = op
+def _sylvester_pair_apply(a, b, q, c):
+  """Y = q (a c + c adj(b)), all 2 x 2 and entrywise: see above."""
+  adj_b = [[b[1][1], -b[0][1]], [-b[1][0], b[0][0]]]
   w = [[a[i][0] * c[0][j] + a[i][1] * c[1][j] + c[i][0] * adj_b[0][j] +
         c[i][1] * adj_b[1][j] for j in range(2)] for i in range(2)]
   return [[q[i][0] * w[0][j] + q[i][1] * w[1][j] for j in range(2)]
           for i in range(2)]
 
 
-def _sylvester_block_solve(a: Array, b: Array, c: Array,
-                           inv_diag: Array | None) -> Array:
+def _sylvester_leaf_entries(x: Array) -> list[list[Array]]:
+  """[..., 2 h, 2 k] -> entry (i, j) of each 2 x 2 leaf, [..., h, k]."""
+  *batch, m, n = x.shape
+  nb = len(batch)
+  x = x.reshape(*batch, m // 2, 2, n // 2, 2)
+  entry = lambda i, j: slicing.index_in_dim(
+      slicing.index_in_dim(x, j, nb + 3, keepdims=False), i, nb + 1,
+      keepdims=False)
+  return [[entry(i, j) for j in range(2)] for i in range(2)]
+
+
+def _sylvester_leaf_assemble(y: list[list[Array]]) -> Array:
+  """The inverse of _sylvester_leaf_entries."""
+  *batch, h, k = y[0][0].shape
+  nb = len(batch)
+  rows = [lax.concatenate([lax.expand_dims(x, (nb + 1, nb + 3)) for x in row],
+                          nb + 3) for row in y]
+  return lax.concatenate(rows, nb + 1).reshape(*batch, 2 * h, 2 * k)
+
+
+def _sylvester_diagonal_leaves(x: Array) -> list[list[Array]]:
+  """[..., 2 h, 2 h] -> entry (i, j) of each diagonal 2 x 2 leaf, [..., h]."""
+  return [[_sylvester_diag(e, 0) for e in row]
+          for row in _sylvester_leaf_entries(x)]
+
+
+def _sylvester_pair_inverses(a: Array, b: Array) -> Array:
+  """[..., m, n]: Q of _sylvester_pair_inverse for each pair of 2 x 2 blocks.
+
+  Entry (2 k + i, 2 l + j) is Q[i, j] for the diagonal blocks k of a and l
+  of b, quasi-triangular with their 2 x 2 blocks at even indices.
+  """
+  nb = a.ndim - 2
+  h, k = a.shape[-1] // 2, b.shape[-1] // 2
+  shape = (*a.shape[:nb], h, k)
+  grid = lambda x, axis: [[lax.broadcast_in_dim(e, shape, (*range(nb), axis))
+                           for e in row] for row in x]
+  return _sylvester_leaf_assemble(_sylvester_pair_inverse(
+      grid(_sylvester_diagonal_leaves(a), nb),
+      grid(_sylvester_diagonal_leaves(b), nb + 1)))
+
+
+def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
+                           quasi: bool) -> Array:
   """Solves a Y + Y b = c for [..., s, s] blocks by a wavefront of 2 x 2s."""
   # The h x h leaves of size 2, h = s / 2, in s - 1 anti-diagonal steps of a
   # loop: each step brings the right-hand sides of all leaves up to date with
@@ -107,41 +145,30 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array,
   # and the off-diagonal leaves of a and b,
   #   C[k, l] - sum_{k2>k} a[k, k2] Y[k2, l] - sum_{l2<l} Y[k, l2] b[l2, l],
   # and solves the leaves on its anti-diagonal, elementwise: by substitution
-  # with the inverted pivots, or, if inv_diag is None (quasi-triangular a and
-  # b whose 2 x 2 diagonal blocks start at even indices), in closed form. A
-  # step is two products and one elementwise loop; a loop keeps the compiled
-  # size independent of s. The products spend about h times the flops of a
-  # lazy update, little at these sizes.
+  # with pivots the inverted pivots, or, if quasi (quasi-triangular a and b
+  # with their 2 x 2 blocks at even indices), in closed form with pivots
+  # from _sylvester_pair_inverses. A step is two products and one
+  # elementwise loop; a loop keeps the compiled size independent of s. The
+  # products spend about h times the flops of a lazy update, little at these
+  # sizes.
   *batch, s, _ = c.shape
   nb = len(batch)
   h = s // 2
-  # Entry (i, j) of every leaf, [..., h, h], of [..., s, s] seen as
-  # [..., h, 2, h, 2]; and the inverse.
-  def entries(x):
-    x = x.reshape(*batch, h, 2, h, 2)
-    entry = lambda i, j: slicing.index_in_dim(
-        slicing.index_in_dim(x, j, nb + 3, keepdims=False), i, nb + 1,
-        keepdims=False)
-    return [[entry(i, j) for j in range(2)] for i in range(2)]
-  def assemble(y):
-    rows = [lax.concatenate([lax.expand_dims(x, (nb + 1, nb + 3)) for x in row],
-                            nb + 3) for row in y]
-    return lax.concatenate(rows, nb + 1).reshape(*batch, s, s)
   # The entries of the diagonal leaves of a (b), broadcast over l (k).
-  def diag_leaves(x, axis):
-    return [[lax.broadcast_in_dim(_sylvester_diag(e, 0), (*batch, h, h),
-                                  (*range(nb), axis)) for e in row]
-            for row in entries(x)]
-  a_d, b_d = diag_leaves(a, nb), diag_leaves(b, nb + 1)
-  if inv_diag is None:
-    # The leaves' operators, once for all steps of the loop below.
-    op = _sylvester_pair_operator(a_d, b_d)
-    solve_leaves = lambda r: _sylvester_pair_apply(op, r)
+  grid = lambda x, axis: [[lax.broadcast_in_dim(e, (*batch, h, h),
+                                                (*range(nb), axis))
+                           for e in row] for row in x]
+  a_d = grid(_sylvester_diagonal_leaves(a), nb)
+  b_d = grid(_sylvester_diagonal_leaves(b), nb + 1)
+  p = _sylvester_leaf_entries(pivots)
+  if quasi:
+    solve_leaves = lambda r: _sylvester_pair_apply(a_d, b_d, p, r)
   else:
-    inv_e = entries(inv_diag)
-    solve_leaves = lambda r: _sylvester_pair_substitute(a_d, b_d, r, inv_e)
+    solve_leaves = lambda r: _sylvester_pair_substitute(a_d, b_d, r, p)
+  solve = lambda r: _sylvester_leaf_assemble(
+      solve_leaves(_sylvester_leaf_entries(r)))
   if h == 1:
-    return assemble(solve_leaves(entries(c)))
+    return solve(c)
   # a and b with their diagonal leaves zeroed, and the step of each entry's
   # leaf (k, l): its anti-diagonal h - 1 - k + l.
   leaf = lax.broadcasted_iota(np.int32, (s, s), 0) // 2
@@ -156,7 +183,7 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array,
 
   def body(e, y):
     rhs = c - dot(a_off, y) - dot(y, b_off)
-    return lax.select(step_of == e, assemble(solve_leaves(entries(rhs))), y)
+    return lax.select(step_of == e, solve(rhs), y)
 
   return control_flow.fori_loop(0, s - 1, body, lax.full_like(c, 0))
 
@@ -231,9 +258,8 @@ def _sylvester_panel_dot(x: Array, y: Array, dtype) -> Array:
   return lax.complex(part(0, 0) - part(1, 1), part(0, 1) + part(1, 0))
 
 
-def _sylvester_wavefront(a: Array, b: Array, c: Array,
-                         inv_diag: Array | None, s: int,
-                         dummy: Array | None = None) -> Array:
+def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
+                         s: int, quasi: bool = False) -> Array:
   """Solves a Y + Y b = c by anti-diagonal sweeps over s x s blocks."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
   # below the diagonal (or quasi-triangular, see below), r <= q. Block (K, L)
@@ -252,10 +278,9 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
   # blocks of row K of A and of column L of B in the order of those buffers.
   # Only the r updated blocks are written per step (a lazy, left-looking
   # update, unlike trsyl3's eager one), and both products have long
-  # contractions. Blocks with L_K outside [0, q) have c = inv_diag = 0 and
-  # give 0 (with inv_diag None, a and b are quasi-triangular, see
-  # _sylvester_block_solve, and such blocks give finite values that are
-  # multiplied by zero blocks only). Jonsson & Kagstrom, "Recursive blocked
+  # contractions. Blocks with L_K outside [0, q) have c = pivots = 0 and
+  # give 0 (pivots: see _sylvester_block_solve). Jonsson & Kagstrom,
+  # "Recursive blocked
   # algorithms for solving triangular systems", ACM TOMS 28 (2002); LAPACK
   # trsyl3.
   *batch, m, n = c.shape
@@ -267,23 +292,17 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
   is_complex = dtypes.issubdtype(dtype, np.complexfloating)
   s2 = 2 * s if is_complex else s
   # cs[K, d] = C[K, d - r + 1 + K]: row K of the block grid shifted right by
-  # r - 1 - K; likewise inv_diag.
+  # r - 1 - K; likewise the pivots.
   by_step = lambda x: lax.rev(
       _sylvester_skew(lax.rev(_sylvester_blocks(x, s), (nb,)), nb), (nb,))
-  cs = by_step(c)
-  inv_s = None if inv_diag is None else by_step(inv_diag)
+  cs, pivots_s = by_step(c), by_step(pivots)
   a_blocks, b_blocks = _sylvester_blocks(a, s), _sylvester_blocks(b, s)
   a_diag = _sylvester_unskew(a_blocks, nb, 1).reshape(*batch, r, s, s)
   b_diag = _sylvester_unskew(b_blocks, nb, 1).reshape(*batch, q, s, s)
-  # Windows of b's diagonal blocks over L_K, padded for the blocks outside
-  # the grid with 0 or, for quasi-triangular a and b, with dummy * I, which
-  # keeps their (discarded) closed-form solves finite.
-  pad_block = lax.full((*batch, r - 1, s, s), 0, dtype)
-  if dummy is not None:
-    pad_block = pad_block + lax.broadcast_in_dim(
-        dummy, pad_block.shape, tuple(range(nb))) * lax.broadcast_in_dim(
-            lax._eye(dtype, (s, s)), pad_block.shape, (nb + 1, nb + 2))
-  b_diag = lax.concatenate([pad_block, b_diag, pad_block], nb)
+  # Windows of b's diagonal blocks over L_K, padded with zeros for the blocks
+  # outside the grid.
+  b_diag = lax.pad(b_diag, zero, [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] +
+                   [(0, 0, 0)] * 2)
   # a_row[K, i] = A[K, K + r - 1 - i], i = 0..r-2: the blocks right of the
   # diagonal, farthest first (the order of ra), as [..., r, s(2), (r-1) s].
   a_row = lax.rev(slicing.slice_in_dim(
@@ -323,8 +342,8 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
           hw.reshape(*batch, r, s2, (q - 1) * s), bw, dtype)
     y = _sylvester_block_solve(
         a_diag, slicing.dynamic_slice_in_dim(b_diag, d, r, axis=nb), rhs,
-        None if inv_s is None else
-        slicing.dynamic_index_in_dim(inv_s, d, axis=nb + 1, keepdims=False))
+        slicing.dynamic_index_in_dim(pivots_s, d, axis=nb + 1,
+                                     keepdims=False), quasi)
     h = slicing.dynamic_update_index_in_dim(
         h, _sylvester_split_complex(y, -2), d + q - 1, axis=nb + 2)
     if r > 1:
@@ -532,8 +551,7 @@ def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
   # dummies' diagonal value exceeds every eigenvalue's modulus (bounded by
   # twice the largest entry of the tridiagonal band), so that no dummy pivot
   # vanishes.
-  *batch, m, n = c.shape
-  nb = len(batch)
+  nb = c.ndim - 2
   band = lambda x: lax.reduce_max(abs(x - _triu(x, 2)), (nb, nb + 1))
   dummy = lax.convert_element_type(1 + 2 * (band(a) + band(b)), a.dtype)
   (pos_a, src_a), (pos_b, src_b) = layout_a, layout_b
@@ -544,7 +562,8 @@ def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
   c_p = lax.pad(c, zero, [(0, 0, 0)] * nb + [(0, 1, 0), (0, 1, 0)])
   c_p = _sylvester_take(_sylvester_take(c_p, src_a, nb), src_b, nb + 1)
   s = _sylvester_block_size(min(size_a, size_b))
-  wavefront = lambda a, b, c: _sylvester_wavefront(a, b, c, None, s, dummy)
+  wavefront = lambda a, b, c: _sylvester_wavefront(
+      a, b, c, _sylvester_pair_inverses(a, b), s, quasi=True)
   y_p = (_sylvester_flipped(wavefront, a_p, b_p, c_p) if size_a > size_b else
          wavefront(a_p, b_p, c_p))
   return _sylvester_take(_sylvester_take(y_p, pos_a, nb), pos_b, nb + 1)
@@ -685,9 +704,16 @@ def _real_schur_rotation(t: Array) -> Array:
   sn = lax.complex(lax.select(bump, c * inv_rho, zero), zero)
   # Q[k, k] = conj(cs_k), Q[k+1, k+1] = cs_k, Q[k, k+1] = sn_k and
   # Q[k+1, k] = -sn_k for each bump k, the identity elsewhere.
+  # One array behind a barrier: computed once, in one loop, and read by the
+  # rotations (without it XLA recomputes parts of it in each).
   diagonals = [-_sylvester_shift_down(sn, 0),
                lax.conj(cs) * _sylvester_shift_down(cs, 1), sn]
-  return lax.concatenate([lax.expand_dims(x, (nb,)) for x in diagonals], nb)
+  shape = (*sn.shape[:nb], 3, sn.shape[-1])
+  row = lax.broadcasted_iota(np.int32, shape, nb)
+  lo, dg, up = (lax.broadcast_in_dim(x, shape, (*range(nb), nb + 1))
+                for x in diagonals)
+  return lax.optimization_barrier(
+      lax.select(row == 0, lo, lax.select(row == 1, dg, up)))
 
 
 def _sylvester_rotate(x: Array, q: Array, *, left: bool, adjoint: bool
@@ -743,21 +769,26 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   return t, _sylvester_rotate(z, q, left=False, adjoint=True)
 
 
-def _sylvester_quasi_complex_solve(a: Array, b: Array, c: Array, tol: Array
-                                   ) -> Array:
-  """_sylvester_quasi_solve in the complex Schur bases, column by column."""
+def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array) -> Array:
+  """_sylvester_quasi_solve in the complex Schur bases, column by column.
+
+  ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
+  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances.
+  """
   # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
   # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
   # are at most tol dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its
   # conjugate are the generalized solutions in the bases Q and conj(Q), and
-  # their mean is real. a and b must have no entries below the bumps.
+  # their mean is real.
   *batch, m, n = c.shape
   nb = len(batch)
   rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
                                                   adjoint=adj)
-  t_a, q_a = _real_schur_complex_form(a)
-  t_b, q_b = _real_schur_complex_form(b)
-  f = rot(rot(lax.convert_element_type(c, t_a.dtype), q_a, True, False),
+  t, q = _real_schur_complex_form(ab)
+  (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
+                             _sylvester_unstack(q, i, k, 1))
+                            for i, k in ((0, m), (1, n)))
+  f = rot(rot(lax.convert_element_type(c, t.dtype), q_a, True, False),
           q_b, False, True)
   d = (lax.broadcast_in_dim(_sylvester_diag(t_a, 0), (*batch, m, n),
                             (*range(nb), nb)) +
@@ -768,6 +799,25 @@ def _sylvester_quasi_complex_solve(a: Array, b: Array, c: Array, tol: Array
   inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
   y = _sylvester_column_solve(t_a, t_b, f, inv)
   return lax.real(rot(rot(y, q_a, True, True), q_b, False, False))
+
+
+def _sylvester_quasi_stack(a: Array, b: Array) -> Array:
+  """[2, ..., k, k]: a and b, the smaller padded with zeros, masked."""
+  # Padded rows and columns are real zero eigenvalues after the others, with
+  # no bumps.
+  nb = a.ndim - 2
+  k = max(a.shape[-1], b.shape[-1])
+  pad = lambda x: lax.expand_dims(lax.pad(
+      x, lax._zero(x), [(0, 0, 0)] * nb + [(0, k - x.shape[-1], 0)] * 2), (0,))
+  ab = lax.concatenate([pad(a), pad(b)], 0)
+  return lax.select(_sylvester_quasi_mask(ab), ab, lax.full_like(ab, 0))
+
+
+def _sylvester_unstack(x: Array, i: int, size: int, axes: int) -> Array:
+  """Entry i of a stack [2, ...], its last axes cut to size."""
+  x = slicing.index_in_dim(x, i, 0, keepdims=False)
+  return slicing.slice(x, (0,) * x.ndim,
+                       (*x.shape[:x.ndim - axes], *(size,) * axes))
 
 
 def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
@@ -782,32 +832,41 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
   # _sylvester_quasi_triangular_solve) are solved in real arithmetic by the
   # blocked wavefront; small ones, and the others, in the complex Schur
   # bases column by column (_sylvester_quasi_complex_solve), which compiles
-  # in a fraction of the time (see _SYLVESTER_SMALL).
+  # in a fraction of the time (see _SYLVESTER_SMALL). What a and b both need
+  # is computed once on the two stacked, the smaller padded with zeros (no
+  # bumps): each operation costs compile time.
   *batch, m, n = c.shape
   nb = len(batch)
   if m == 0 or n == 0:
     return c
-  a = lax.select(_sylvester_quasi_mask(a), a, lax.full_like(a, 0))
-  b = lax.select(_sylvester_quasi_mask(b), b, lax.full_like(b, 0))
+  ab = _sylvester_quasi_stack(a, b)
   if rtol is None:
     rtol = max(m, n) * float(dtypes.finfo(c.dtype).eps)
-  red = lambda x: lax.reduce_max(lax.abs(x), (nb, nb + 1))
-  tol = rtol * (red(a) + red(b))
+  tol = rtol * lax.reduce_sum(lax.reduce_max(lax.abs(ab), (nb + 1, nb + 2)),
+                              (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
   if max(m, n) <= _SYLVESTER_SMALL:
-    return _sylvester_quasi_complex_solve(a, b, c, tol)
+    return _sylvester_quasi_complex_solve(ab, c, tol)
   size_a, size_b = _sylvester_quasi_sizes(m, n)
-  pos_a, src_a, fits_a = _sylvester_bump_layout(a, size_a)
-  pos_b, src_b, fits_b = _sylvester_bump_layout(b, size_b)
-  pivots = (lax.broadcast_in_dim(_real_schur_eigenvalues(a), (*batch, m, n),
-                                 (*range(nb), nb)) +
-            lax.broadcast_in_dim(_real_schur_eigenvalues(b), (*batch, m, n),
-                                 (*range(nb), nb + 1)))
-  fast = (lax.reduce_and(fits_a & fits_b, tuple(range(nb))) &
+  pos, src, _ = _sylvester_bump_layout(ab, max(size_a, size_b))
+  # The rows of the padding come last, as dummies (index m or n).
+  layout = lambda i, size, rows: (
+      _sylvester_unstack(pos, i, rows, 1),
+      lax.min(_sylvester_unstack(src, i, size, 1), np.int32(rows)))
+  layout_a, layout_b = layout(0, size_a, m), layout(1, size_b, n)
+  fits = ((slicing.index_in_dim(layout_a[0], m - 1, nb, False) < size_a) &
+          (slicing.index_in_dim(layout_b[0], n - 1, nb, False) < size_b))
+  lam = _real_schur_eigenvalues(ab)
+  pivots = (lax.broadcast_in_dim(_sylvester_unstack(lam, 0, m, 1),
+                                 (*batch, m, n), (*range(nb), nb)) +
+            lax.broadcast_in_dim(_sylvester_unstack(lam, 1, n, 1),
+                                 (*batch, m, n), (*range(nb), nb + 1)))
+  fast = (lax.reduce_and(fits, tuple(range(nb))) &
           ~lax.reduce_or(lax.abs(pivots) <= tol, tuple(range(nb + 2))))
   return control_flow.cond(
       fast,
-      lambda a, b, c: _sylvester_quasi_triangular_solve(
-          a, b, c, (pos_a, src_a), (pos_b, src_b)),
-      lambda a, b, c: _sylvester_quasi_complex_solve(a, b, c, tol),
-      a, b, c)
+      lambda ab, c: _sylvester_quasi_triangular_solve(
+          _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
+          layout_a, layout_b),
+      lambda ab, c: _sylvester_quasi_complex_solve(ab, c, tol),
+      ab, c)
