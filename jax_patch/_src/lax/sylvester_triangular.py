@@ -154,21 +154,21 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
   *batch, s, _ = c.shape
   nb = len(batch)
   h = s // 2
-  # The entries of the diagonal leaves of a (b), broadcast over l (k).
+  # The entries of the diagonal leaves of a (b), broadcast over l (k), read
+  # inside the loop below, where XLA fuses them into the leaf solves (read
+  # outside, each would be a loop of its own per call).
   grid = lambda x, axis: [[lax.broadcast_in_dim(e, (*batch, h, h),
                                                 (*range(nb), axis))
                            for e in row] for row in x]
-  a_d = grid(_sylvester_diagonal_leaves(a), nb)
-  b_d = grid(_sylvester_diagonal_leaves(b), nb + 1)
-  p = _sylvester_leaf_entries(pivots)
-  if quasi:
-    solve_leaves = lambda r: _sylvester_pair_apply(a_d, b_d, p, r)
-  else:
-    solve_leaves = lambda r: _sylvester_pair_substitute(a_d, b_d, r, p)
-  solve = lambda r: _sylvester_leaf_assemble(
-      solve_leaves(_sylvester_leaf_entries(r)))
+  def solve(r, a, b, pivots):
+    a_d = grid(_sylvester_diagonal_leaves(a), nb)
+    b_d = grid(_sylvester_diagonal_leaves(b), nb + 1)
+    p, r = _sylvester_leaf_entries(pivots), _sylvester_leaf_entries(r)
+    return _sylvester_leaf_assemble(
+        _sylvester_pair_apply(a_d, b_d, p, r) if quasi else
+        _sylvester_pair_substitute(a_d, b_d, r, p))
   if h == 1:
-    return solve(c)
+    return solve(c, a, b, pivots)
   # a and b with their diagonal leaves zeroed, and the step of each entry's
   # leaf (k, l): its anti-diagonal h - 1 - k + l.
   leaf = lax.broadcasted_iota(np.int32, (s, s), 0) // 2
@@ -183,7 +183,7 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
 
   def body(e, y):
     rhs = c - dot(a_off, y) - dot(y, b_off)
-    return lax.select(step_of == e, solve(rhs), y)
+    return lax.select(step_of == e, solve(rhs, a, b, pivots), y)
 
   return control_flow.fori_loop(0, s - 1, body, lax.full_like(c, 0))
 
