@@ -29,13 +29,25 @@ from jax._src.typing import Array
 
 # Sylvester solve: triangular kernel
 
-# The kernel below is a wavefront over s x s blocks, s = _SYLVESTER_BLOCK_SIZE
-# (or less for small matrices), whose diagonal blocks are solved as a grid of
-# _SYLVESTER_LEAF_SIZE leaves by unrolled elementwise substitution. The block
-# size trades the number of sequential steps (m / s + n / s) against the
-# unrolled work per step (grows as s^2) and the compile time (likewise): on
-# CPU, float64, s = 8, 12, 16 take 14.1, 12.4, 12.2 ms at n = 300 and 123,
-# 92, 95 ms at n = 600, and compile in 1.2, 1.7, 2.7 s.
+# Two kernels compute the same substitution (_sylvester_triangular_solve):
+#
+# - _sylvester_column_solve: one triangular_solve per column, in a loop: n
+#   sequential steps of O(m^2) work;
+# - _sylvester_blocked_solve: a wavefront over s x s blocks,
+#   s = _SYLVESTER_BLOCK_SIZE, with long-contraction panel products
+#   (_sylvester_wavefront), whose diagonal blocks are solved by a loop over
+#   the anti-diagonals of their 2 x 2 leaves (_sylvester_block_solve).
+#
+# Real Schur (quasi-triangular) coefficients are solved in real arithmetic
+# by the blocked kernel, and in the complex Schur bases by the column kernel
+# (_sylvester_quasi_solve). Neither kernel's compiled size grows with m, n or
+# s: every repetition is a loop. That matters because XLA:CPU compiles each
+# fused loop in 10-20 ms, which makes compilation most of the first call of
+# a solve: the unrolled leaf grids this replaces took 3 s to compile at any
+# size. The column kernel compiles to about a third of the blocked one's
+# loops (no layout of the 2 x 2 blocks, no fallback branch), while its n
+# steps of matrix-vector work cost run time as n grows: max(m, n) <=
+# _SYLVESTER_SMALL takes it (see the measurements in benchmarks/sylvester.py).
 _SYLVESTER_BLOCK_SIZE = 12
 _SYLVESTER_LEAF_SIZE = 2
 _SYLVESTER_SMALL = 100
