@@ -387,9 +387,8 @@ def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
   # Column j of Y solves the unit upper triangular system
   #   (I + diag(inv_j) triu(a, 1)) y_j = inv_j * (c_j - Y b_j),
   # inv_j = inv_diag[:, j], Y holding the columns solved so far and zeros,
-  # which is the substitution row by row. One triangular_solve per column:
-  # n sequential steps of O(m^2) work and a compiled size independent of m
-  # and n, the better trade for small matrices (see _SYLVESTER_SMALL).
+  # which is the substitution row by row: one triangular_solve per column
+  # (unit_diagonal: the diagonal it is given is not read).
   *batch, m, n = c.shape
   nb = len(batch)
   if m == 0 or n == 0:
@@ -397,7 +396,6 @@ def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
   if n > m:
     # Fewer, larger steps.
     return _sylvester_flipped(_sylvester_column_solve, a, b, c, inv_diag)
-  eye = lax.broadcast_in_dim(lax._eye(a.dtype, (m, m)), a.shape, (nb, nb + 1))
   a = _triu(a, 1)
   dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
   column = lambda x, j: slicing.dynamic_slice_in_dim(x, j, 1, axis=nb + 1)
@@ -406,7 +404,7 @@ def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
     r = column(c, j) - lax.dot_general(y, column(b, j), dims,
                                        precision=lax.Precision.HIGHEST)
     inv_j = column(inv_diag, j)
-    y_j = linalg.triangular_solve(inv_j * a + eye, inv_j * r, left_side=True,
+    y_j = linalg.triangular_solve(inv_j * a, inv_j * r, left_side=True,
                                   lower=False, unit_diagonal=True)
     return slicing.dynamic_update_slice_in_dim(y, y_j, j, axis=nb + 1)
 
