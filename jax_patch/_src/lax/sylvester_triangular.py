@@ -439,8 +439,7 @@ def _sylvester_flipped(solve, a: Array, b: Array, c: Array, *rest: Array
 
 
 def _sylvester_blocked_solve(a: Array, b: Array, c: Array, inv_diag: Array,
-                             block_size: int = _SYLVESTER_BLOCK_SIZE
-                             ) -> Array:
+                             block_size: int | None = None) -> Array:
   """_sylvester_triangular_solve by the blocked wavefront."""
   *batch, m, n = c.shape
   nb = len(batch)
@@ -465,11 +464,11 @@ def _sylvester_blocked_solve(a: Array, b: Array, c: Array, inv_diag: Array,
   return slicing.slice(y, (0,) * (nb + 2), (*batch, m, n))
 
 
-def _sylvester_block_size(m: int, block_size: int = _SYLVESTER_BLOCK_SIZE
-                          ) -> int:
-  # At most block_size, and no more than m rounded up to whole leaves.
+def _sylvester_block_size(m: int, block_size: int | None = None) -> int:
+  # At most block_size (_SYLVESTER_BLOCK_SIZE), and no more than m rounded
+  # up to whole leaves.
   t = _SYLVESTER_LEAF_SIZE
-  return min(block_size, -(-m // t) * t)
+  return min(block_size or _SYLVESTER_BLOCK_SIZE, -(-m // t) * t)
 
 
 def _sylvester_take(x: Array, idx: Array, axis: int) -> Array:
