@@ -14,61 +14,82 @@
 
 """Cost of the Sylvester solver against SciPy/LAPACK and stock JAX (f64).
 
-Part 1, the full solve A X + X B = C (A, B random with eigenvalue sums away
-from zero, randn/sqrt(n) + 3 I; m = n):
+The full solve A X + X B = C, A and B random with eigenvalue sums away from
+zero (randn/sqrt(n) + 3 I), m = n, float64, CPU:
 
-  ours:   jax_patch solve_sylvester, jitted (real Schur forms, both in one
-          batched call; blocked quasi-triangular solve in float64),
+  ours:   jax_patch.scipy.linalg.solve_sylvester (real Schur forms; a
+          column-by-column solve in the complex Schur bases for n <= 100,
+          the blocked real quasi-triangular wavefront above),
   scipy:  scipy.linalg.solve_sylvester (real Schur + dtrsyl),
-  stock:  stock jax.scipy.linalg.solve_sylvester (captured before
-          jax_patch.install(); an m*n-step scan, so only up to --max-stock-n).
+  stock:  stock jax.scipy.linalg.solve_sylvester (an m*n-step scan).
 
-Part 2, one solve with reused factors:
+For each n, under OpenBLAS's default threading and with
+OPENBLAS_NUM_THREADS=1 (the script re-runs itself for each):
 
-  tri f64:   jax_patch.lax.linalg.sylvester_solve on real upper triangular
-             factors vs LAPACK dtrsyl on the same factors,
-  quasi f64: the same with quasi_triangular=True on the real Schur forms of
-             Part 1's matrices vs dtrsyl on them,
-  tri c128:  the same on the complex Schur forms of those matrices vs ztrsyl,
-  factored:  sylvester_solve(factors, c), the quasi-triangular solve plus the
-             four back-transform GEMMs, vs dtrsyl plus the same GEMMs in
-             NumPy.
+  first call: seconds from the first call to its result in a fresh process
+      (after imports and input creation), ours and stock: tracing,
+      lowering, compilation and one run;
+  compile:    seconds of jax.jit(f).lower(a, b, c).compile() in a process
+      whose JAX is already initialized, ours and stock;
+  steady:     milliseconds per call, best of --repeats rounds in which each
+      function runs consecutive calls for 0.3 s (see _time), and the ratios
+      ours/scipy and ours/stock.
 
-LAPACK and jaxlib use the same OpenBLAS. With OPENBLAS_NUM_THREADS=1, jaxlib
-runs the two Schur decompositions of one batched call in parallel, which it
-cannot do while OpenBLAS threads (its calls then serialize); run the script
-under both settings to see both.
+With --factored, also one solve with reused factors: the triangular kernel
+alone on real triangular factors (vs dtrsyl), on the real Schur forms (quasi,
+vs dtrsyl), on the complex Schur forms (vs ztrsyl), and
+sylvester_solve(factors, c) with its GEMMs (vs dtrsyl plus the same GEMMs in
+NumPy).
 
-All JAX functions are compiled before timing; compared functions are timed
-in rounds (per round, consecutive calls of each for 0.3 s, see _time) and
-the best call is reported.
-
-  python benchmarks/sylvester.py [--sizes 50 100 200 300 600] [--repeats 5]
-                                 [--max-stock-n 300] [--quick]
+  python benchmarks/sylvester.py [--sizes 10 30 100 300 600] [--repeats 5]
+      [--threads both|default|1] [--max-stock-n 600] [--factored] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
-import jax
 import numpy as np
-import scipy.linalg
 
+_SIZES = [10, 30, 100, 300, 600]
+
+# Run in a fresh process by _first_call: imports, inputs, then one call.
+_FIRST_CALL = """
+import sys, time
+import jax
 jax.config.update("jax_enable_x64", True)
+import numpy as np
+if sys.argv[2] == "ours":
+  from jax_patch.scipy.linalg import solve_sylvester
+else:
+  from jax.scipy.linalg import solve_sylvester
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+a, b = (rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)
+        for _ in range(2))
+c = rng.standard_normal((n, n))
+t0 = time.perf_counter()
+jax.block_until_ready(solve_sylvester(a, b, c))
+print(time.perf_counter() - t0)
+"""
 
-# Captured before jax_patch.install() replaces it.
-_stock_solve_sylvester = jax.scipy.linalg.solve_sylvester
 
-import jax_patch  # noqa: E402
-from jax_patch.scipy import linalg as patch_linalg  # noqa: E402
-from jax_patch.lax import linalg as patch_lax_linalg  # noqa: E402
-from jax_patch._src.lax import linalg as patch_lax_internal  # noqa: E402
+def _load():
+  return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _time(fns, repeats, block_s=0.3):
+def _first_call(n, which):
+  out = subprocess.run(
+      [sys.executable, "-c", _FIRST_CALL, str(n), which], check=True,
+      capture_output=True, text=True, env=os.environ.copy())
+  return float(out.stdout.split()[-1])
+
+
+def _time(fns, repeats, block_s=0.3, min_calls=3):
   """Best seconds per call of each thunk over repeats rounds of blocks."""
   # Each round calls each function in turn, repeatedly for at least block_s
   # seconds (and 3 calls), timing every call; the best call counts. A call
@@ -79,21 +100,17 @@ def _time(fns, repeats, block_s=0.3):
   # NumPy products 16 ms instead of 11.5 ms, and SciPy's solve back to back
   # a median 172 ms (best 94 ms). Blocks let each function reach the state
   # it runs best in.
+  import jax  # pylint: disable=g-import-not-at-top
   best = {name: np.inf for name in fns}
   for _ in range(repeats):
     for name, fn in fns.items():
       start, calls = time.perf_counter(), 0
-      while calls < 3 or time.perf_counter() - start < block_s:
+      while calls < min_calls or time.perf_counter() - start < block_s:
         t0 = time.perf_counter()
         jax.block_until_ready(fn())
         best[name] = min(best[name], time.perf_counter() - t0)
         calls += 1
   return best
-
-
-def _warm(fns):
-  for fn in fns.values():
-    jax.block_until_ready(fn())
 
 
 def _inputs(n, seed=0):
@@ -114,7 +131,13 @@ def _real_triangular(n, seed=1):
   return tri(), tri(), rng.standard_normal((n, n))
 
 
-def _compile(f, *args):
+def _compile_seconds(jax, f, *args):
+  t0 = time.perf_counter()
+  jax.jit(f).lower(*args).compile()
+  return time.perf_counter() - t0
+
+
+def _compile(jax, f, *args):
   # A jitted function, compiled by one call: later calls take jit's C++
   # dispatch path, as a user's would (a Compiled object's __call__ is a
   # slower Python path).
@@ -127,38 +150,50 @@ def _ms(t):
   return f"{t * 1e3:9.2f}"
 
 
-def _full_solve_row(n, repeats, max_stock_n):
+def _full_solve_row(n, args, ours_fn, stock_fn):
+  import jax  # pylint: disable=g-import-not-at-top
+  import scipy.linalg  # pylint: disable=g-import-not-at-top
   a, b, c = _inputs(n)
-  ours = _compile(patch_linalg.solve_sylvester, a, b, c)
+  do_stock = n <= args.max_stock_n
+  first = {"ours": _first_call(n, "ours"),
+           "stock": _first_call(n, "stock") if do_stock else np.nan}
+  comp = {"ours": _compile_seconds(jax, ours_fn, a, b, c),
+          "stock": (_compile_seconds(jax, stock_fn, a, b, c) if do_stock else
+                    np.nan)}
+  ours = _compile(jax, ours_fn, a, b, c)
   fns = {"ours": lambda: ours(a, b, c),
          "scipy": lambda: scipy.linalg.solve_sylvester(a, b, c)}
-  if n <= max_stock_n:
-    stock = _compile(_stock_solve_sylvester, a, b, c)
-    fns["stock"] = lambda: stock(a, b, c)
-  _warm(fns)
   x = scipy.linalg.solve_sylvester(a, b, c)
   err = np.abs(np.asarray(ours(a, b, c)) - x).max() / np.abs(x).max()
-  # The stock scan takes seconds per call beyond n ~ 100: time it less often.
-  slow = {k: v for k, v in fns.items() if k == "stock"}
-  fast = {k: v for k, v in fns.items() if k != "stock"}
-  t = _time(fast, repeats)
-  if slow:
-    t_stock = _time(slow, max(1, min(repeats, 2)))
-    t.update(t_stock)
+  t = _time(fns, args.repeats)
+  if do_stock:
+    stock = _compile(jax, stock_fn, a, b, c)
+    # The stock scan takes seconds per call beyond n ~ 100: one call there.
+    slow = n > 100
+    t.update(_time({"stock": lambda: stock(a, b, c)},
+                   1 if slow else args.repeats, 0 if slow else 0.3,
+                   1 if slow else 3))
+  else:
+    t["stock"] = np.nan
   s = t["scipy"]
-  stock = (f"{_ms(t['stock'])} {t['stock'] / s:7.2f}x" if "stock" in t else
-           f"{'skipped':>9s} {'':>8s}")
-  print(f"{n:5d} {_ms(t['ours'])} {_ms(s)} {stock} {t['ours'] / s:7.2f}x "
-        f"{err:9.1e}", flush=True)
+  print(f"{n:5d} {first['ours']:8.2f} {first['stock']:8.2f} "
+        f"{comp['ours']:8.2f} {comp['stock']:8.2f} {_ms(t['ours'])} "
+        f"{_ms(s)} {_ms(t['stock'])} {t['ours'] / s:8.2f} "
+        f"{t['ours'] / t['stock']:8.3f} {err:8.1e}", flush=True)
 
 
 def _factored_rows(n, repeats):
+  import jax  # pylint: disable=g-import-not-at-top
+  import scipy.linalg  # pylint: disable=g-import-not-at-top
+  from jax_patch._src.lax import linalg as patch_lax_internal  # pylint: disable=g-import-not-at-top
+  from jax_patch.lax import linalg as patch_lax_linalg  # pylint: disable=g-import-not-at-top
+  from jax_patch.scipy import linalg as patch_linalg  # pylint: disable=g-import-not-at-top
   solve = lambda a, b, c: patch_lax_linalg.sylvester_solve(a, b, c)
   quasi = lambda a, b, c: patch_lax_linalg.sylvester_solve(
       a, b, c, quasi_triangular=True)
   # Real triangular factors vs dtrsyl.
   ta, tb, c = _real_triangular(n)
-  f_real = _compile(solve, ta, tb, c)
+  f_real = _compile(jax, solve, ta, tb, c)
   # The real Schur factors of the full solve vs dtrsyl, and their complex
   # Schur forms vs ztrsyl.
   a, b, c2 = _inputs(n)
@@ -166,13 +201,13 @@ def _factored_rows(n, repeats):
   za, zb = np.asarray(factors.z_a), np.asarray(factors.z_b)
   qa, qb = np.asarray(factors.t_a), np.asarray(factors.t_b)
   f2 = za.T @ c2 @ zb
-  f_quasi = _compile(quasi, qa, qb, f2)
+  f_quasi = _compile(jax, quasi, qa, qb, f2)
   to_complex = jax.jit(patch_lax_internal._real_schur_to_complex)
   tca, zca = map(np.asarray, to_complex(qa, za))
   tcb, zcb = map(np.asarray, to_complex(qb, zb))
   cc = (zca.conj().T @ c2 @ zcb).astype(np.complex128)
-  f_cplx = _compile(solve, tca, tcb, cc)
-  f_fact = _compile(patch_linalg.sylvester_solve, factors, c2)
+  f_cplx = _compile(jax, solve, tca, tcb, cc)
+  f_fact = _compile(jax, patch_linalg.sylvester_solve, factors, c2)
 
   def numpy_factored():
     y, scale, _ = scipy.linalg.lapack.dtrsyl(qa, qb, za.T @ c2 @ zb)
@@ -189,7 +224,6 @@ def _factored_rows(n, repeats):
       "ours_f": lambda: f_fact(factors, c2),
       "np_f": numpy_factored,
   }
-  _warm(fns)
   errs = []
   for f, ref in ((lambda: f_real(ta, tb, c),
                   lambda: lapack.dtrsyl(ta, tb, c)[0]),
@@ -208,40 +242,73 @@ def _factored_rows(n, repeats):
         f" {max(errs):9.1e}", flush=True)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--sizes", type=int, nargs="+",
-                      default=[50, 100, 200, 300, 600])
-  parser.add_argument("--repeats", type=int, default=5)
-  parser.add_argument("--max-stock-n", type=int, default=300,
-                      help="largest n at which stock JAX is timed")
-  parser.add_argument("--quick", action="store_true",
-                      help="smoke test: small sizes, 2 repeats")
-  args = parser.parse_args()
-  if args.quick:
-    args.sizes, args.repeats = [20, 50], 2
-    args.max_stock_n = min(args.max_stock_n, 20)
-  jax_patch.install()
-  print(f"jax {jax.__version__}, scipy {scipy.__version__}, "
+def _run(args):
+  """The tables for this process's threading setting."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import scipy  # pylint: disable=g-import-not-at-top
+  jax.config.update("jax_enable_x64", True)
+  stock_fn = jax.scipy.linalg.solve_sylvester
+  from jax_patch.scipy import linalg as patch_linalg  # pylint: disable=g-import-not-at-top
+  # JAX's one-time initialization is not compile time.
+  jax.block_until_ready(jax.jit(lambda x: x + 1)(np.ones(2)))
+  print(f"\njax {jax.__version__}, scipy {scipy.__version__}, "
         f"{jax.devices()[0].device_kind}, OPENBLAS_NUM_THREADS="
         f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-        f"best of {args.repeats}, times in ms, ratios vs scipy/LAPACK")
-  print("\nFull solve A X + X B = C, float64, m = n")
-  print(f"{'n':>5s} {'ours':>9s} {'scipy':>9s} {'stock':>9s} {'stock/sp':>8s}"
-        f" {'ours/sp':>8s} {'rel err':>9s}")
+        f"{_load()}, best of {args.repeats}")
+  print("Full solve A X + X B = C, float64, m = n: first call and compile in "
+        "s, steady state in ms per call")
+  print(f"{'n':>5s} {'1st ours':>8s} {'1st stk':>8s} {'cmp ours':>8s} "
+        f"{'cmp stk':>8s} {'ours':>9s} {'scipy':>9s} {'stock':>9s} "
+        f"{'ours/sp':>8s} {'ours/stk':>8s} {'rel err':>8s}")
   for n in args.sizes:
-    _full_solve_row(n, args.repeats, args.max_stock_n)
-  print("\nSolve with reused factors (tri, quasi: the triangular solve "
-        "alone; factored: sylvester_solve(factors, c) with its GEMMs)")
-  heads = [("tri f64", "dtrsyl"), ("quasi f64", "dtrsyl"),
-           ("tri c128", "ztrsyl"), ("factored", "np+dtrsyl")]
-  print(f"{'n':>5s} " + " ".join(f"{x:>9s} {y:>9s} {'ratio':>8s}"
-                                 for x, y in heads) + f" {'max err':>9s}")
-  for n in args.sizes:
-    _factored_rows(n, args.repeats)
-  print(f"\nload average at end: "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    _full_solve_row(n, args, patch_linalg.solve_sylvester, stock_fn)
+  if args.factored:
+    print("\nSolve with reused factors (tri, quasi: the triangular solve "
+          "alone; factored: sylvester_solve(factors, c) with its GEMMs), ms")
+    heads = [("tri f64", "dtrsyl"), ("quasi f64", "dtrsyl"),
+             ("tri c128", "ztrsyl"), ("factored", "np+dtrsyl")]
+    print(f"{'n':>5s} " + " ".join(f"{x:>9s} {y:>9s} {'ratio':>8s}"
+                                   for x, y in heads) + f" {'max err':>9s}")
+    for n in args.sizes:
+      _factored_rows(n, args.repeats)
+  print(f"load average at end: {_load()}", flush=True)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--sizes", type=int, nargs="+", default=_SIZES)
+  parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--threads", choices=["both", "default", "1"],
+                      default="both",
+                      help="OpenBLAS threading: default, 1, or both in turn")
+  parser.add_argument("--max-stock-n", type=int, default=600,
+                      help="largest n at which stock JAX is run")
+  parser.add_argument("--factored", action="store_true",
+                      help="also time solves with reused factors")
+  parser.add_argument("--quick", action="store_true",
+                      help="smoke test: small sizes, 1 repeat")
+  parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.quick:
+    args.sizes, args.repeats = [10, 30], 1
+  if args.child or args.threads != "both":
+    if args.threads == "1" and os.environ.get("OPENBLAS_NUM_THREADS") != "1":
+      # OpenBLAS reads the variable when it is loaded: start over with it.
+      os.environ["OPENBLAS_NUM_THREADS"] = "1"
+      os.execv(sys.executable, [sys.executable, *sys.argv])
+    _run(args)
+    return
+  argv = ["--sizes", *map(str, args.sizes), "--repeats", str(args.repeats),
+          "--max-stock-n", str(args.max_stock_n), "--child"]
+  if args.factored:
+    argv.append("--factored")
+  for setting in ("default", "1"):
+    env = os.environ.copy()
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    if setting == "1":
+      env["OPENBLAS_NUM_THREADS"] = "1"
+    subprocess.run([sys.executable, __file__, *argv, "--threads", setting],
+                   check=True, env=env)
 
 
 if __name__ == "__main__":

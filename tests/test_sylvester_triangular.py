@@ -15,6 +15,7 @@
 """Tests of the triangular Sylvester kernel and the real-to-complex Schur."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
@@ -56,8 +57,16 @@ def _tol(dtype, m, n):
   return 30 * (m + n) * np.finfo(dtype).eps
 
 
-def _solve(a, b, c, inv_diag):
-  return np.asarray(jax.jit(st._sylvester_triangular_solve)(a, b, c, inv_diag))
+# The two kernels of _sylvester_triangular_solve, called directly so that
+# each is tested at every size; "dispatch" is the function itself, which
+# picks one by size (_SYLVESTER_SMALL).
+_PATHS = {"column": st._sylvester_column_solve,
+          "blocked": st._sylvester_blocked_solve,
+          "dispatch": st._sylvester_triangular_solve}
+
+
+def _solve(a, b, c, inv_diag, path="dispatch"):
+  return np.asarray(jax.jit(_PATHS[path])(a, b, c, inv_diag))
 
 
 def _reference_substitution(a, b, c, inv_diag):
@@ -74,11 +83,12 @@ _SHAPES = [(1, 1), (1, 7), (2, 3), (3, 2), (7, 16), (16, 17), (17, 33),
            (33, 64), (64, 100), (100, 7)]
 
 
+@pytest.mark.parametrize("path", ["column", "blocked"])
 @pytest.mark.parametrize(
     "shape,dtype",
     [(s, DTYPES[i % 4]) for i, s in enumerate(_SHAPES)] +
     [((16, 33), d) for d in DTYPES])
-def test_against_scipy(shape, dtype):
+def test_against_scipy(shape, dtype, path):
   m, n = shape
   rng = np.random.default_rng(m * 1000 + n)
   a, a_garbage = _triangular(rng, (), m, dtype)
@@ -86,7 +96,7 @@ def test_against_scipy(shape, dtype):
   c = _rand(rng, (m, n), dtype)
   inv_diag = 1 / (np.diag(a)[:, None] + np.diag(b)[None, :])
   cast = lambda x: x.astype(dtype)
-  y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)))
+  y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)), path=path)
   assert y.dtype == dtype
   # Reference in float64/complex128 from the rounded inputs.
   a, b, c = (cast(x).astype(np.complex128) for x in (a, b, c))
@@ -95,8 +105,9 @@ def test_against_scipy(shape, dtype):
   assert err < _tol(dtype, m, n), err
 
 
+@pytest.mark.parametrize("path", ["column", "blocked"])
 @pytest.mark.parametrize("dtype", [np.float64, np.complex64])
-def test_batched(dtype):
+def test_batched(dtype, path):
   rng = np.random.default_rng(1)
   batch, m, n = (2, 3), 9, 20
   a, a_garbage = _triangular(rng, batch, m, dtype)
@@ -105,16 +116,17 @@ def test_batched(dtype):
   inv_diag = 1 / (np.diagonal(a, axis1=-2, axis2=-1)[..., :, None] +
                   np.diagonal(b, axis1=-2, axis2=-1)[..., None, :])
   cast = lambda x: x.astype(dtype)
-  y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)))
+  y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)), path=path)
   for idx in np.ndindex(*batch):
     expected = scipy.linalg.solve_sylvester(a[idx], b[idx], cast(c[idx]))
     err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
     assert err < _tol(dtype, m, n), (idx, err)
 
 
+@pytest.mark.parametrize("path", ["column", "blocked"])
 @pytest.mark.parametrize("shape", [(3, 4), (7, 5), (17, 9)])
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-def test_generalized_inverse_pivots(shape, dtype):
+def test_generalized_inverse_pivots(shape, dtype, path):
   # inv_diag == 0 drops a component: compare with the scalar substitution.
   # Pivots a_ii + b_jj that are exactly zero get inv_diag = 0, as the caller
   # does for singular pairs, and must give finite results.
@@ -127,7 +139,7 @@ def test_generalized_inverse_pivots(shape, dtype):
   pivots = np.diag(a)[:, None] + np.diag(b)[None, :]
   keep = (rng.uniform(size=(m, n)) > 0.3) & (pivots != 0)
   inv_diag = np.where(keep, 1 / np.where(keep, pivots, 1), 0).astype(dtype)
-  y = _solve(a_garbage, b_garbage, c, inv_diag)
+  y = _solve(a_garbage, b_garbage, c, inv_diag, path=path)
   assert np.all(np.isfinite(y))
   expected = _reference_substitution(a, b, c, inv_diag)
   np.testing.assert_allclose(y, expected, rtol=0,
@@ -135,7 +147,8 @@ def test_generalized_inverse_pivots(shape, dtype):
   np.testing.assert_array_equal(y[~keep], 0)
 
 
-def test_nan_is_not_masked():
+@pytest.mark.parametrize("path", ["column", "blocked"])
+def test_nan_is_not_masked(path):
   # 0 * nan = nan: a dropped component of a nan right-hand side stays nan.
   rng = np.random.default_rng(3)
   a, _ = _triangular(rng, (), 5, np.float64)
@@ -143,13 +156,34 @@ def test_nan_is_not_masked():
   c = _rand(rng, (5, 4), np.float64)
   c[4, 0] = np.nan
   inv_diag = np.zeros((5, 4))
-  y = _solve(a, b, c, inv_diag)
+  y = _solve(a, b, c, inv_diag, path=path)
   assert np.isnan(y[4, 0])
 
 
-def test_zero_size():
-  y = _solve(np.zeros((0, 0)), np.eye(3), np.zeros((0, 3)), np.zeros((0, 3)))
+@pytest.mark.parametrize("path", ["column", "blocked", "dispatch"])
+def test_zero_size(path):
+  y = _solve(np.zeros((0, 0)), np.eye(3), np.zeros((0, 3)), np.zeros((0, 3)),
+             path=path)
   assert y.shape == (0, 3)
+
+
+@pytest.mark.parametrize("shape", [(st._SYLVESTER_SMALL, 3),
+                                   (st._SYLVESTER_SMALL + 1, 3),
+                                   (5, st._SYLVESTER_SMALL + 9)])
+def test_dispatch_at_the_threshold(shape):
+  # Either side of _SYLVESTER_SMALL through _sylvester_triangular_solve,
+  # against the substitution itself.
+  m, n = shape
+  rng = np.random.default_rng(m + n)
+  a, a_garbage = _triangular(rng, (), m, np.float64)
+  b, b_garbage = _triangular(rng, (), n, np.float64)
+  c = _rand(rng, (m, n), np.float64)
+  inv_diag = 1 / (np.diag(a)[:, None] + np.diag(b)[None, :])
+  y = _solve(a_garbage, b_garbage, c, inv_diag)
+  expected = _reference_substitution(a, b, c, inv_diag)
+  np.testing.assert_allclose(y, expected, rtol=0,
+                             atol=_tol(np.float64, m, n) *
+                             np.abs(expected).max())
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 33])
@@ -202,9 +236,42 @@ def _real_schur_from_pattern(rng, pattern, dtype):
   return t.astype(dtype)
 
 
-def _quasi_solve(a, b, c):
+def _quasi_real(a, b, c):
+  # The real blocked kernel alone, with the static sizes of the dispatch.
+  m, n = c.shape[-2:]
+  size_a, size_b = st._sylvester_quasi_sizes(m, n)
+  mask = lambda t: jnp.where(st._sylvester_quasi_mask(t), t, 0)
+  def solve(a, b, c):
+    a, b = mask(a), mask(b)
+    layout_a = st._sylvester_bump_layout(a, size_a)
+    layout_b = st._sylvester_bump_layout(b, size_b)
+    assert_fits = jnp.all(layout_a[2]) & jnp.all(layout_b[2])
+    y = st._sylvester_quasi_triangular_solve(a, b, c, layout_a[:2],
+                                             layout_b[:2])
+    return y, assert_fits
+  y, fits = jax.jit(solve)(a, b, c)
+  assert bool(fits)
+  return np.asarray(y)
+
+
+def _quasi_complex(a, b, c):
+  # The complex Schur column solve alone, with the default tolerance.
+  def solve(a, b, c):
+    ab = st._sylvester_quasi_stack(a, b)
+    tol = max(c.shape[-2:]) * jnp.finfo(c.dtype).eps * (
+        jnp.abs(ab[0]).max((-2, -1)) + jnp.abs(ab[1]).max((-2, -1)))
+    return st._sylvester_quasi_complex_solve(
+        ab, c, jnp.broadcast_to(tol[..., None, None], c.shape))
+  return np.asarray(jax.jit(solve)(a, b, c))
+
+
+def _quasi_dispatch(a, b, c):
   return np.asarray(jax.jit(st._sylvester_quasi_solve, static_argnums=3)(
       a, b, c, None))
+
+
+_QUASI_PATHS = {"real": _quasi_real, "complex": _quasi_complex,
+                "dispatch": _quasi_dispatch}
 
 
 def _layout_reference(t):
@@ -250,12 +317,13 @@ def test_bump_layout(pattern):
   assert not bool(fits)
 
 
+@pytest.mark.parametrize("path", ["real", "complex"])
 @pytest.mark.parametrize(
     "shape,dtype",
     [((1, 1), np.float64), ((2, 3), np.float32), ((5, 2), np.float64),
      ((7, 16), np.float32), ((16, 17), np.float64), ((33, 20), np.float64),
      ((50, 64), np.float32)])
-def test_quasi_against_scipy(shape, dtype):
+def test_quasi_against_scipy(shape, dtype, path):
   m, n = shape
   rng = np.random.default_rng(m * 1000 + n)
   x = lambda k: rng.standard_normal((k, k)) / np.sqrt(k) + 2 * np.eye(k)
@@ -263,7 +331,7 @@ def test_quasi_against_scipy(shape, dtype):
   c = rng.standard_normal((m, n))
   cast = lambda x: x.astype(dtype)
   garbage = lambda t: t + 100 * np.tril(rng.standard_normal(t.shape), -2)
-  y = _quasi_solve(cast(garbage(a)), cast(garbage(b)), cast(c))
+  y = _QUASI_PATHS[path](cast(garbage(a)), cast(garbage(b)), cast(c))
   assert y.dtype == dtype
   a, b, c = (cast(x).astype(np.float64) for x in (a, b, c))
   expected = scipy.linalg.solve_sylvester(a, b, c)
@@ -271,7 +339,8 @@ def test_quasi_against_scipy(shape, dtype):
   assert err < _tol(dtype, m, n), err
 
 
-def test_quasi_batched():
+@pytest.mark.parametrize("path", ["real", "complex"])
+def test_quasi_batched(path):
   rng = np.random.default_rng(7)
   batch, m, n = (2, 3), 9, 14
   x = lambda k: rng.standard_normal((*batch, k, k)) + 2 * np.eye(k)
@@ -280,7 +349,7 @@ def test_quasi_batched():
                              ).reshape(x.shape)
   a, b = schur(x(m)), schur(x(n))
   c = rng.standard_normal((*batch, m, n))
-  y = _quasi_solve(a, b, c)
+  y = _QUASI_PATHS[path](a, b, c)
   for idx in np.ndindex(*batch):
     expected = scipy.linalg.solve_sylvester(a[idx], b[idx], c[idx])
     err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
@@ -289,43 +358,70 @@ def test_quasi_batched():
 
 def test_quasi_layout_overflow_falls_back():
   # One real eigenvalue before each 2 x 2 block: every block needs a dummy
-  # row, more than the static layout holds, so the complex Schur path runs.
+  # row, more than the static layout holds, so the complex Schur path runs
+  # (at a size above _SYLVESTER_SMALL, where the real path is the default).
   rng = np.random.default_rng(8)
-  pattern = (1, 2) * 30
+  pattern = (1, 2) * 40
   a = _real_schur_from_pattern(rng, pattern, np.float64)
   b = _real_schur_from_pattern(rng, (2, 1) * 5, np.float64)
   n = a.shape[0]
+  assert n > st._SYLVESTER_SMALL
   size = st._sylvester_quasi_sizes(n, b.shape[0])[0]
   assert not bool(st._sylvester_bump_layout(a, size)[2])
   c = rng.standard_normal((n, b.shape[0]))
-  y = _quasi_solve(a, b, c)
+  y = _quasi_dispatch(a, b, c)
   expected = scipy.linalg.solve_sylvester(a, b, c)
   np.testing.assert_allclose(y, expected, rtol=0,
                              atol=_tol(np.float64, *c.shape) *
                              np.abs(expected).max())
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_quasi_singular_is_a_generalized_solution(dtype):
+@pytest.mark.parametrize("dtype,repeats", [(np.float32, 1), (np.float64, 1),
+                                           (np.float64, 18)])
+def test_quasi_singular_is_a_generalized_solution(dtype, repeats):
   # lam(a) + lam(-a) = 0: singular pairs. For a consistent right-hand side
   # c = a x + x (-a) the result solves the equation; it is finite always.
+  # 18 repeats give n = 108 > _SYLVESTER_SMALL: the singular branch of the
+  # dispatch.
   rng = np.random.default_rng(9)
-  a = _real_schur_from_pattern(rng, (2, 1, 2, 1), dtype)
+  a = _real_schur_from_pattern(rng, (2, 1, 2, 1) * repeats, dtype)
   x0 = rng.standard_normal(a.shape).astype(dtype)
   c = a @ x0 - x0 @ a
-  y = _quasi_solve(a, -a, c)
+  y = _quasi_dispatch(a, -a, c)
   assert np.all(np.isfinite(y))
+  # A backward stable solve leaves a residual of a few eps |a| |y| per term
+  # (y is large where distinct eigenvalues are close: 4e5 at n = 108).
   eps = np.finfo(dtype).eps
+  scale = np.abs(a).max() * np.abs(y).max() + np.abs(c).max()
   np.testing.assert_allclose(a @ y - y @ a, c, rtol=0,
-                             atol=100 * eps * np.abs(c).max())
-  y = _quasi_solve(a, -a, rng.standard_normal(a.shape).astype(dtype))
+                             atol=10 * a.shape[0] * eps * scale)
+  y = _quasi_dispatch(a, -a, rng.standard_normal(a.shape).astype(dtype))
   assert np.all(np.isfinite(y))
+
+
+@pytest.mark.parametrize("shape", [(st._SYLVESTER_SMALL, 30),
+                                   (st._SYLVESTER_SMALL + 1, 30),
+                                   (30, st._SYLVESTER_SMALL + 20)])
+def test_quasi_dispatch_at_the_threshold(shape):
+  m, n = shape
+  rng = np.random.default_rng(m * 1000 + n)
+  x = lambda k: rng.standard_normal((k, k)) / np.sqrt(k) + 2 * np.eye(k)
+  a, b = scipy.linalg.schur(x(m))[0], scipy.linalg.schur(x(n))[0]
+  c = rng.standard_normal((m, n))
+  y = _quasi_dispatch(a, b, c)
+  expected = scipy.linalg.solve_sylvester(a, b, c)
+  err = np.abs(y - expected).max() / np.abs(expected).max()
+  assert err < _tol(np.float64, m, n), err
 
 
 def test_pair_solve():
   rng = np.random.default_rng(10)
   a, b, c = (rng.standard_normal((2, 2, 5)) for _ in range(3))
-  y = np.asarray(jax.jit(st._sylvester_pair_solve)(a, b, c))
+  entries = lambda x: [[x[0, 0], x[0, 1]], [x[1, 0], x[1, 1]]]
+  def solve(a, b, c):
+    a, b, c = map(entries, (a, b, c))
+    return st._sylvester_pair_apply(a, b, st._sylvester_pair_inverse(a, b), c)
+  y = np.asarray(jax.jit(solve)(a, b, c))
   for k in range(5):
     expected = scipy.linalg.solve_sylvester(a[..., k], b[..., k], c[..., k])
     np.testing.assert_allclose(y[..., k], expected, rtol=1e-12, atol=1e-12)
@@ -340,11 +436,11 @@ def test_real_schur_eigenvalues_and_rotations():
   np.testing.assert_allclose(lam, np.diag(t_c), rtol=0, atol=1e-13)
   # z_c = Q^H for the Q of _real_schur_rotation.
   q = np.conj(np.asarray(z_c)).T
-  sn, dg = jax.jit(st._real_schur_rotation)(t)
+  diagonals = jax.jit(st._real_schur_rotation)(t)
   x = rng.standard_normal((n, n)).astype(np.complex128)
   for left, adjoint, expected in ((True, False, q @ x),
                                   (True, True, q.conj().T @ x),
                                   (False, False, x @ q),
                                   (False, True, x @ q.conj().T)):
-    got = st._sylvester_rotate(x, sn, dg, left=left, adjoint=adjoint)
+    got = st._sylvester_rotate(x, diagonals, left=left, adjoint=adjoint)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13)

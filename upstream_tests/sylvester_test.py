@@ -544,5 +544,93 @@ class SolveSylvesterTest(jtu.JaxTestCase):
         jsp_linalg.solve_sylvester(np.eye(2), np.eye(2), np.eye(2))
 
 
+# Sizes on both sides of the solver's small-equation path: equations with
+# max(m, n) <= 100 are solved column by column in the complex Schur bases,
+# larger ones by the blocked real wavefront, which falls back to the former
+# for singular equations.
+_SIZES = [(4, 4), (100, 100), (101, 40), (30, 130)]
+
+
+class SylvesterSizesTest(jtu.JaxTestCase):
+  """Accuracy of each of the solver's paths against SciPy."""
+
+  def _tol(self, dtype, n):
+    # Relative to the largest entry of the solution. The matrices of
+    # _general have eigenvalue sums near 6 and norms near 5, so the
+    # Sylvester operator has a condition number of order 10 and a backward
+    # stable solve errs by a few times n eps times that.
+    eps = np.finfo(dtype).eps
+    return 30 * n * eps
+
+  def _check(self, x, expected, dtype, n):
+    self.assertEqual(x.dtype, dtype)
+    err = np.abs(np.asarray(x) - expected).max() / np.abs(expected).max()
+    self.assertLess(err, self._tol(dtype, n))
+
+  @jtu.sample_product(
+      mn=_SIZES,
+      dtype=jtu.dtypes.floating + jtu.dtypes.complex,
+  )
+  @jtu.run_on_devices("cpu")
+  def testSolveSylvesterAgainstScipy(self, mn, dtype):
+    m, n = mn
+    rng = np.random.default_rng(m * 1000 + n)
+    a, b = _general(rng, (), m, dtype), _general(rng, (), n, dtype)
+    c = _random(rng, (m, n), dtype)
+    # The oracle in complex128 from the same (rounded) inputs.
+    self._check(jsp_linalg.solve_sylvester(a, b, c), _batched_scipy(a, b, c),
+                dtype, max(m, n))
+
+  @jtu.sample_product(mn=_SIZES, dtype=jtu.dtypes.complex)
+  @jtu.run_on_devices("cpu")
+  def testComplexAWithRealB(self, mn, dtype):
+    # Mixed inputs are promoted to the complex dtype. SciPy 1.17 solves this
+    # case wrongly when b has complex eigenvalues, so the oracle gets all
+    # three in complex128.
+    m, n = mn
+    real = np.finfo(dtype).dtype
+    rng = np.random.default_rng(m * 1000 + n + 1)
+    a = _general(rng, (), m, dtype)
+    b = _general(rng, (), n, real)
+    c = _random(rng, (m, n), real)
+    with jax.numpy_dtype_promotion("standard"):
+      x = jsp_linalg.solve_sylvester(a, b, c)
+    self._check(x, _batched_scipy(a, b, c), dtype, max(m, n))
+
+  @jtu.sample_product(
+      mn=_SIZES,
+      dtype=jtu.dtypes.floating,
+      transpose=[False, True],
+  )
+  def testQuasiTriangularBatchedAgainstScipy(self, mn, dtype, transpose):
+    # The primitive on real Schur forms, batched, and its transposed solve.
+    m, n = mn
+    rng = np.random.default_rng(m * 1000 + n + 2)
+    a, b = _real_schur(rng, (2,), m, dtype), _real_schur(rng, (2,), n, dtype)
+    c = _random(rng, (2, m, n), dtype)
+    y = lax_linalg.sylvester_solve(a, b, c, quasi_triangular=True,
+                                   transpose=transpose)
+    op = (lambda x: np.swapaxes(x, -1, -2)) if transpose else (lambda x: x)
+    self._check(y, _batched_scipy(op(a), op(b), c), dtype, max(m, n))
+
+  @jtu.sample_product(n=[6, 104])
+  @jtu.run_on_devices("cpu")
+  def testSingularEquationGeneralizedSolution(self, n):
+    # A X - X A = C: every pair lam_i - lam_i is singular. For a consistent
+    # C the solution solves the equation (to a backward stable residual of
+    # a few n eps |A| |X|); for any C it is finite.
+    dtype = jtu.dtypes.floating[-1]
+    rng = np.random.default_rng(n)
+    a = _general(rng, (), n, dtype, shift=0.5)
+    x0 = _random(rng, (n, n), dtype)
+    c = a @ x0 - x0 @ a
+    x = np.asarray(jsp_linalg.solve_sylvester(a, -a, c))
+    eps = np.finfo(dtype).eps
+    scale = np.abs(a).max() * np.abs(x).max() + np.abs(c).max()
+    self.assertLess(np.abs(a @ x - x @ a - c).max(), 30 * n * eps * scale)
+    x = jsp_linalg.solve_sylvester(a, -a, _random(rng, (n, n), dtype))
+    self.assertTrue(np.all(np.isfinite(x)))
+
+
 if __name__ == "__main__":
   absltest.main(testLoader=jtu.JaxTestLoader())

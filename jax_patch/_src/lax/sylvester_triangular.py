@@ -21,6 +21,7 @@ import numpy as np
 from jax._src import dtypes
 from jax._src.lax import control_flow
 from jax._src.lax import lax
+from jax._src.lax import linalg
 from jax._src.lax.linalg import _triu
 from jax._src.lax import slicing
 from jax._src.typing import Array
@@ -28,15 +29,28 @@ from jax._src.typing import Array
 
 # Sylvester solve: triangular kernel
 
-# The kernel below is a wavefront over s x s blocks, s = _SYLVESTER_BLOCK_SIZE
-# (or less for small matrices), whose diagonal blocks are solved as a grid of
-# _SYLVESTER_LEAF_SIZE leaves by unrolled elementwise substitution. The block
-# size trades the number of sequential steps (m / s + n / s) against the
-# unrolled work per step (grows as s^2) and the compile time (likewise): on
-# CPU, float64, s = 8, 12, 16 take 14.1, 12.4, 12.2 ms at n = 300 and 123,
-# 92, 95 ms at n = 600, and compile in 1.2, 1.7, 2.7 s.
+# Two kernels compute the same substitution (_sylvester_triangular_solve):
+#
+# - _sylvester_column_solve: one triangular_solve per column, in a loop: n
+#   sequential steps of O(m^2) work;
+# - _sylvester_blocked_solve: a wavefront over s x s blocks,
+#   s = _SYLVESTER_BLOCK_SIZE, with long-contraction panel products
+#   (_sylvester_wavefront), whose diagonal blocks are solved by a loop over
+#   the anti-diagonals of their 2 x 2 leaves (_sylvester_block_solve).
+#
+# Real Schur (quasi-triangular) coefficients are solved in real arithmetic
+# by the blocked kernel, and in the complex Schur bases by the column kernel
+# (_sylvester_quasi_solve). Neither kernel's compiled size grows with m, n or
+# s: every repetition is a loop. That matters because XLA:CPU compiles each
+# fused loop in 10-20 ms, which makes compilation most of the first call of
+# a solve: the unrolled leaf grids this replaces took 3 s to compile at any
+# size. The column kernel compiles to about a third of the blocked one's
+# loops (no layout of the 2 x 2 blocks, no fallback branch), while its n
+# steps of matrix-vector work cost run time as n grows: max(m, n) <=
+# _SYLVESTER_SMALL takes it (see the measurements in benchmarks/sylvester.py).
 _SYLVESTER_BLOCK_SIZE = 12
-_SYLVESTER_LEAF_SIZE = 4
+_SYLVESTER_LEAF_SIZE = 2
+_SYLVESTER_SMALL = 100
 
 
 def _sylvester_swap(x: Array, i: int, j: int) -> Array:
@@ -50,124 +64,140 @@ def _sylvester_flip_t(x: Array) -> Array:
   return lax.rev(_sylvester_swap(x, -1, -2), (x.ndim - 2, x.ndim - 1))
 
 
-def _sylvester_entry(x: Array, i: int, j: int) -> Array:
-  """x[i, j] of an array [s, s, ...]: an array [...]."""
-  x = slicing.index_in_dim(x, i, 0, keepdims=False)
-  return slicing.index_in_dim(x, j, 0, keepdims=False)
+def _sylvester_pair_substitute(a, b, c, inv_diag):
+  """The substitution for a Y + Y b = c, upper triangular 2 x 2 a and b."""
+  # All arguments and the result entrywise, [[x00, x01], [x10, x11]], with
+  # the pivots given inverted: y_ij = inv_ij (c_ij - sum_{k>i} a_ik y_kj
+  # - sum_{l<j} y_il b_lj).
+  y10 = inv_diag[1][0] * c[1][0]
+  y00 = inv_diag[0][0] * (c[0][0] - a[0][1] * y10)
+  y11 = inv_diag[1][1] * (c[1][1] - y10 * b[0][1])
+  y01 = inv_diag[0][1] * (c[0][1] - a[0][1] * y11 - y00 * b[0][1])
+  return [[y00, y01], [y10, y11]]
 
 
-def _sylvester_stack(rows: list[list[Array]]) -> Array:
-  """The array [len(rows), len(rows[0]), ...] with entries rows[i][j]."""
-  return lax.concatenate(
-      [lax.concatenate([lax.expand_dims(x, (0, 1)) for x in row], 1)
-       for row in rows], 0)
-
-
-def _sylvester_leaf_solve(a: Array, b: Array, c: Array, inv_diag: Array
-                          ) -> Array:
-  """Leaf solve of a Y + Y b = c, all [s, s, ...], batched over [...]."""
-  # The substitution written out entry by entry: elementwise operations on
-  # the batch, which XLA fuses into a few loops.
-  s = a.shape[0]
-  y = [[None] * s for _ in range(s)]
-  for i in reversed(range(s)):
-    for j in range(s):
-      acc = _sylvester_entry(c, i, j)
-      for k in range(i + 1, s):
-        acc = acc - _sylvester_entry(a, i, k) * y[k][j]
-      for l in range(j):
-        acc = acc - y[i][l] * _sylvester_entry(b, l, j)
-      y[i][j] = _sylvester_entry(inv_diag, i, j) * acc
-  return _sylvester_stack(y)
-
-
-def _sylvester_leaf_matmul(x: Array, y: Array) -> Array:
-  """x @ y over the leading two axes of [s, s, ...] arrays, elementwise."""
-  s = x.shape[0]
-  shape = (s, s, s, *x.shape[2:])
-  rest = tuple(range(3, len(shape)))
-  x = lax.broadcast_in_dim(x, shape, (0, 1, *rest))
-  y = lax.broadcast_in_dim(y, shape, (1, 2, *rest))
-  return lax.reduce_sum(x * y, (1,))
-
-
-def _sylvester_pair_solve(a: Array, b: Array, c: Array) -> Array:
-  """Solves a Y + Y b = c for general 2 x 2 a and b, all [2, 2, ...]."""
-  # With t = tr b, det b and adj(b) = t I - b, Cayley-Hamilton
-  # (b^2 = t b - det(b) I) gives, for S(Y) = a Y + Y b,
+def _sylvester_pair_inverse(a, b):
+  """Q with a Y + Y b = C <=> Y = Q (a C + C adj(b)), 2 x 2 a and b."""
+  # All entrywise, [[x00, x01], [x10, x11]] of arrays. With t = tr b, det b
+  # and adj(b) = t I - b, Cayley-Hamilton (b^2 = t b - det(b) I) gives, for
+  # S(Y) = a Y + Y b,
   #   a S(Y) + S(Y) adj(b) = (a^2 + t a + det(b) I) Y = P Y,
-  # so Y = adj(P) (a c + c adj(b)) / det(P), in closed form. det(P) is the
-  # product of the four pivots alpha_i + beta_j over the eigenvalues of a and
-  # b: zero exactly when the equation is singular (dlasy2 solves the same 4 x 4
+  # so Q = P^{-1} = adj(P) / det(P), in closed form. det(P) is the product of
+  # the four pivots alpha_i + beta_j over the eigenvalues of a and b: zero
+  # exactly when the equation is singular (dlasy2 solves the same 4 x 4
   # system by Gaussian elimination).
-  e = _sylvester_entry
-  a00, a01, a10, a11 = e(a, 0, 0), e(a, 0, 1), e(a, 1, 0), e(a, 1, 1)
-  b00, b01, b10, b11 = e(b, 0, 0), e(b, 0, 1), e(b, 1, 0), e(b, 1, 1)
-  c00, c01, c10, c11 = e(c, 0, 0), e(c, 0, 1), e(c, 1, 0), e(c, 1, 1)
+  (a00, a01), (a10, a11) = a
+  (b00, b01), (b10, b11) = b
   t = b00 + b11
   det_b = b00 * b11 - b01 * b10
   p00 = a00 * a00 + a01 * a10 + t * a00 + det_b
   p11 = a11 * a11 + a01 * a10 + t * a11 + det_b
   p01, p10 = a01 * (a00 + a11 + t), a10 * (a00 + a11 + t)
-  r00 = a00 * c00 + a01 * c10 + c00 * b11 - c01 * b10
-  r01 = a00 * c01 + a01 * c11 - c00 * b01 + c01 * b00
-  r10 = a10 * c00 + a11 * c10 + c10 * b11 - c11 * b10
-  r11 = a10 * c01 + a11 * c11 - c10 * b01 + c11 * b00
   inv_det = lax.full_like(p00, 1) / (p00 * p11 - p01 * p10)
-  return _sylvester_stack(
-      [[(p11 * r00 - p01 * r10) * inv_det, (p11 * r01 - p01 * r11) * inv_det],
-       [(p00 * r10 - p10 * r00) * inv_det, (p00 * r11 - p10 * r01) * inv_det]])
+  return [[p11 * inv_det, -p01 * inv_det], [-p10 * inv_det, p00 * inv_det]]
 
 
-def _sylvester_grid_solve(a: Array, b: Array, c: Array, inv_diag: Array | None,
-                          t: int, solve_leaf) -> Array:
-  """Solves a Y + Y b = c, all [s, s, ...], as a grid of t x t leaves."""
-  # Leaves in the order of the substitution (bottom to top, left to right),
-  # each with its right-hand side updated by the solved leaves below it and
-  # left of it, all unrolled: the grid is small, and every operation is
-  # elementwise on the trailing batch dimensions.
-  s, _, *rest = c.shape
-  g = s // t
-  perm = (0, 2, 1, 3, *range(4, 4 + len(rest)))
-  leaves = lambda x: lax.transpose(x.reshape(g, t, g, t, *rest), perm)
-  a, b, c = map(leaves, (a, b, c))
-  if inv_diag is not None:
-    inv_diag = leaves(inv_diag)
-  leaf = _sylvester_entry
-  y = [[None] * g for _ in range(g)]
-  for k in reversed(range(g)):
-    for l in range(g):
-      rhs = leaf(c, k, l)
-      for k2 in range(k + 1, g):
-        rhs = rhs - _sylvester_leaf_matmul(leaf(a, k, k2), y[k2][l])
-      for l2 in range(l):
-        rhs = rhs - _sylvester_leaf_matmul(y[k][l2], leaf(b, l2, l))
-      y[k][l] = solve_leaf(leaf(a, k, k), leaf(b, l, l), rhs,
-                           None if inv_diag is None else leaf(inv_diag, k, l))
-  return lax.transpose(_sylvester_stack(y), perm).reshape(s, s, *rest)
+def _sylvester_pair_apply(a, b, q, c):
+  """Y = q (a c + c adj(b)), all 2 x 2 and entrywise: see above."""
+  adj_b = [[b[1][1], -b[0][1]], [-b[1][0], b[0][0]]]
+  w = [[a[i][0] * c[0][j] + a[i][1] * c[1][j] + c[i][0] * adj_b[0][j] +
+        c[i][1] * adj_b[1][j] for j in range(2)] for i in range(2)]
+  return [[q[i][0] * w[0][j] + q[i][1] * w[1][j] for j in range(2)]
+          for i in range(2)]
 
 
-def _sylvester_block_solve(a: Array, b: Array, c: Array,
-                           inv_diag: Array | None) -> Array:
-  """Solves a Y + Y b = c for [..., s, s] blocks by a grid of leaves."""
-  # Leaves of _SYLVESTER_LEAF_SIZE solved by elementwise substitution, or,
-  # if inv_diag is None, for quasi-triangular a and b whose 2 x 2 diagonal
-  # blocks start at even indices, as grids of those 2 x 2 blocks solved in
-  # closed form.
+def _sylvester_leaf_entries(x: Array) -> list[list[Array]]:
+  """[..., 2 h, 2 k] -> entry (i, j) of each 2 x 2 leaf, [..., h, k]."""
+  *batch, m, n = x.shape
+  nb = len(batch)
+  x = x.reshape(*batch, m // 2, 2, n // 2, 2)
+  entry = lambda i, j: slicing.index_in_dim(
+      slicing.index_in_dim(x, j, nb + 3, keepdims=False), i, nb + 1,
+      keepdims=False)
+  return [[entry(i, j) for j in range(2)] for i in range(2)]
+
+
+def _sylvester_leaf_assemble(y: list[list[Array]]) -> Array:
+  """The inverse of _sylvester_leaf_entries."""
+  *batch, h, k = y[0][0].shape
+  nb = len(batch)
+  rows = [lax.concatenate([lax.expand_dims(x, (nb + 1, nb + 3)) for x in row],
+                          nb + 3) for row in y]
+  return lax.concatenate(rows, nb + 1).reshape(*batch, 2 * h, 2 * k)
+
+
+def _sylvester_diagonal_leaves(x: Array) -> list[list[Array]]:
+  """[..., 2 h, 2 h] -> entry (i, j) of each diagonal 2 x 2 leaf, [..., h]."""
+  return [[_sylvester_diag(e, 0) for e in row]
+          for row in _sylvester_leaf_entries(x)]
+
+
+def _sylvester_pair_inverses(a: Array, b: Array) -> Array:
+  """[..., m, n]: Q of _sylvester_pair_inverse for each pair of 2 x 2 blocks.
+
+  Entry (2 k + i, 2 l + j) is Q[i, j] for the diagonal blocks k of a and l
+  of b, quasi-triangular with their 2 x 2 blocks at even indices.
+  """
+  nb = a.ndim - 2
+  h, k = a.shape[-1] // 2, b.shape[-1] // 2
+  shape = (*a.shape[:nb], h, k)
+  grid = lambda x, axis: [[lax.broadcast_in_dim(e, shape, (*range(nb), axis))
+                           for e in row] for row in x]
+  return _sylvester_leaf_assemble(_sylvester_pair_inverse(
+      grid(_sylvester_diagonal_leaves(a), nb),
+      grid(_sylvester_diagonal_leaves(b), nb + 1)))
+
+
+def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
+                           quasi: bool) -> Array:
+  """Solves a Y + Y b = c for [..., s, s] blocks by a wavefront of 2 x 2s."""
+  # The h x h leaves of size 2, h = s / 2, in s - 1 anti-diagonal steps of a
+  # loop: each step brings the right-hand sides of all leaves up to date with
+  # two batched products with the leaves solved so far (the others are zero)
+  # and the off-diagonal leaves of a and b,
+  #   C[k, l] - sum_{k2>k} a[k, k2] Y[k2, l] - sum_{l2<l} Y[k, l2] b[l2, l],
+  # and solves the leaves on its anti-diagonal, elementwise: by substitution
+  # with pivots the inverted pivots, or, if quasi (quasi-triangular a and b
+  # with their 2 x 2 blocks at even indices), in closed form with pivots
+  # from _sylvester_pair_inverses. A step is two products and one
+  # elementwise loop; a loop keeps the compiled size independent of s. The
+  # products spend about h times the flops of a lazy update, little at these
+  # sizes.
   *batch, s, _ = c.shape
   nb = len(batch)
-  perm = (nb, nb + 1, *range(nb))
-  to_leaves = lambda x: lax.transpose(x, perm)
-  a, b, c = map(to_leaves, (a, b, c))
-  if inv_diag is None:
-    solve_leaf = lambda a, b, c, _: _sylvester_grid_solve(
-        a, b, c, None, 2, lambda a, b, c, _: _sylvester_pair_solve(a, b, c))
-  else:
-    inv_diag = to_leaves(inv_diag)
-    solve_leaf = _sylvester_leaf_solve
-  y = _sylvester_grid_solve(a, b, c, inv_diag, _SYLVESTER_LEAF_SIZE,
-                            solve_leaf)
-  return lax.transpose(y, (*range(2, nb + 2), 0, 1))
+  h = s // 2
+  # The entries of the diagonal leaves of a (b), broadcast over l (k), read
+  # inside the loop below, where XLA fuses them into the leaf solves (read
+  # outside, each would be a loop of its own per call).
+  grid = lambda x, axis: [[lax.broadcast_in_dim(e, (*batch, h, h),
+                                                (*range(nb), axis))
+                           for e in row] for row in x]
+  def solve(r, a, b, pivots):
+    a_d = grid(_sylvester_diagonal_leaves(a), nb)
+    b_d = grid(_sylvester_diagonal_leaves(b), nb + 1)
+    p, r = _sylvester_leaf_entries(pivots), _sylvester_leaf_entries(r)
+    return _sylvester_leaf_assemble(
+        _sylvester_pair_apply(a_d, b_d, p, r) if quasi else
+        _sylvester_pair_substitute(a_d, b_d, r, p))
+  if h == 1:
+    return solve(c, a, b, pivots)
+  # a and b with their diagonal leaves zeroed, and the step of each entry's
+  # leaf (k, l): its anti-diagonal h - 1 - k + l.
+  leaf = lax.broadcasted_iota(np.int32, (s, s), 0) // 2
+  on_diag = lax.broadcast_in_dim(leaf == leaf.T, a.shape, (nb, nb + 1))
+  a_off = lax.select(on_diag, lax.full_like(a, 0), a)
+  b_off = lax.select(on_diag, lax.full_like(b, 0), b)
+  step_of = lax.broadcast_in_dim((h - 1) - leaf + leaf.T, c.shape,
+                                 (nb, nb + 1))
+  dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
+  dot = lambda x, y: lax.dot_general(x, y, dims,
+                                     precision=lax.Precision.HIGHEST)
+
+  def body(e, y):
+    rhs = c - dot(a_off, y) - dot(y, b_off)
+    return lax.select(step_of == e, solve(rhs, a, b, pivots), y)
+
+  return control_flow.fori_loop(0, s - 1, body, lax.full_like(c, 0))
 
 
 def _sylvester_blocks(x: Array, s: int) -> Array:
@@ -240,9 +270,8 @@ def _sylvester_panel_dot(x: Array, y: Array, dtype) -> Array:
   return lax.complex(part(0, 0) - part(1, 1), part(0, 1) + part(1, 0))
 
 
-def _sylvester_wavefront(a: Array, b: Array, c: Array,
-                         inv_diag: Array | None, s: int,
-                         dummy: Array | None = None) -> Array:
+def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
+                         s: int, quasi: bool = False) -> Array:
   """Solves a Y + Y b = c by anti-diagonal sweeps over s x s blocks."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
   # below the diagonal (or quasi-triangular, see below), r <= q. Block (K, L)
@@ -261,10 +290,9 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
   # blocks of row K of A and of column L of B in the order of those buffers.
   # Only the r updated blocks are written per step (a lazy, left-looking
   # update, unlike trsyl3's eager one), and both products have long
-  # contractions. Blocks with L_K outside [0, q) have c = inv_diag = 0 and
-  # give 0 (with inv_diag None, a and b are quasi-triangular, see
-  # _sylvester_block_solve, and such blocks give finite values that are
-  # multiplied by zero blocks only). Jonsson & Kagstrom, "Recursive blocked
+  # contractions. Blocks with L_K outside [0, q) have c = pivots = 0 and
+  # give 0 (pivots: see _sylvester_block_solve). Jonsson & Kagstrom,
+  # "Recursive blocked
   # algorithms for solving triangular systems", ACM TOMS 28 (2002); LAPACK
   # trsyl3.
   *batch, m, n = c.shape
@@ -276,23 +304,17 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
   is_complex = dtypes.issubdtype(dtype, np.complexfloating)
   s2 = 2 * s if is_complex else s
   # cs[K, d] = C[K, d - r + 1 + K]: row K of the block grid shifted right by
-  # r - 1 - K; likewise inv_diag.
+  # r - 1 - K; likewise the pivots.
   by_step = lambda x: lax.rev(
       _sylvester_skew(lax.rev(_sylvester_blocks(x, s), (nb,)), nb), (nb,))
-  cs = by_step(c)
-  inv_s = None if inv_diag is None else by_step(inv_diag)
+  cs, pivots_s = by_step(c), by_step(pivots)
   a_blocks, b_blocks = _sylvester_blocks(a, s), _sylvester_blocks(b, s)
   a_diag = _sylvester_unskew(a_blocks, nb, 1).reshape(*batch, r, s, s)
   b_diag = _sylvester_unskew(b_blocks, nb, 1).reshape(*batch, q, s, s)
-  # Windows of b's diagonal blocks over L_K, padded for the blocks outside
-  # the grid with 0 or, for quasi-triangular a and b, with dummy * I, which
-  # keeps their (discarded) closed-form solves finite.
-  pad_block = lax.full((*batch, r - 1, s, s), 0, dtype)
-  if dummy is not None:
-    pad_block = pad_block + lax.broadcast_in_dim(
-        dummy, pad_block.shape, tuple(range(nb))) * lax.broadcast_in_dim(
-            lax._eye(dtype, (s, s)), pad_block.shape, (nb + 1, nb + 2))
-  b_diag = lax.concatenate([pad_block, b_diag, pad_block], nb)
+  # Windows of b's diagonal blocks over L_K, padded with zeros for the blocks
+  # outside the grid.
+  b_diag = lax.pad(b_diag, zero, [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] +
+                   [(0, 0, 0)] * 2)
   # a_row[K, i] = A[K, K + r - 1 - i], i = 0..r-2: the blocks right of the
   # diagonal, farthest first (the order of ra), as [..., r, s(2), (r-1) s].
   a_row = lax.rev(slicing.slice_in_dim(
@@ -332,8 +354,8 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
           hw.reshape(*batch, r, s2, (q - 1) * s), bw, dtype)
     y = _sylvester_block_solve(
         a_diag, slicing.dynamic_slice_in_dim(b_diag, d, r, axis=nb), rhs,
-        None if inv_s is None else
-        slicing.dynamic_index_in_dim(inv_s, d, axis=nb + 1, keepdims=False))
+        slicing.dynamic_index_in_dim(pivots_s, d, axis=nb + 1,
+                                     keepdims=False), quasi)
     h = slicing.dynamic_update_index_in_dim(
         h, _sylvester_split_complex(y, -2), d + q - 1, axis=nb + 2)
     if r > 1:
@@ -359,28 +381,75 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array,
   return _sylvester_unblocks(y)
 
 
+def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
+                            ) -> Array:
+  """The substitution of _sylvester_triangular_solve, one column at a time."""
+  # Column j of Y solves the unit upper triangular system
+  #   (I + diag(inv_j) triu(a, 1)) y_j = inv_j * (c_j - Y b_j),
+  # inv_j = inv_diag[:, j], Y holding the columns solved so far and zeros,
+  # which is the substitution row by row: one triangular_solve per column
+  # (unit_diagonal: the diagonal it is given is not read).
+  *batch, m, n = c.shape
+  nb = len(batch)
+  if m == 0 or n == 0:
+    return c
+  if n > m:
+    # Fewer, larger steps.
+    return _sylvester_flipped(_sylvester_column_solve, a, b, c, inv_diag)
+  a = _triu(a, 1)
+  dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
+  column = lambda x, j: slicing.dynamic_slice_in_dim(x, j, 1, axis=nb + 1)
+
+  def body(j, y):
+    r = column(c, j) - lax.dot_general(y, column(b, j), dims,
+                                       precision=lax.Precision.HIGHEST)
+    inv_j = column(inv_diag, j)
+    y_j = linalg.triangular_solve(inv_j * a, inv_j * r, left_side=True,
+                                  lower=False, unit_diagonal=True)
+    return slicing.dynamic_update_slice_in_dim(y, y_j, j, axis=nb + 1)
+
+  return control_flow.fori_loop(0, n, body, lax.full_like(c, 0))
+
+
 def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
-                                inv_diag: Array,
-                                block_size: int = _SYLVESTER_BLOCK_SIZE
-                                ) -> Array:
+                                inv_diag: Array) -> Array:
   """Y with a Y + Y b = c, a and b upper triangular, pivots given inverted."""
   # Computes exactly the substitution
   #   y[i,j] = inv_diag[i,j] (c[i,j] - sum_{k>i} a[i,k] y[k,j]
   #                                  - sum_{k<j} y[i,k] b[k,j]),
-  # ignoring a and b below the diagonal, with level-3 blocking (see
-  # _sylvester_wavefront), so that inv_diag[i, j] == 0 gives y[i, j] == 0
-  # with no special casing (and nan for a nan right-hand side: 0 * nan).
+  # ignoring a and b below the diagonal, so that inv_diag[i, j] == 0 gives
+  # y[i, j] == 0 with no special casing (and nan for a nan right-hand side:
+  # 0 * nan): column by column for small equations, with level-3 blocking
+  # (see _sylvester_wavefront) for large ones.
+  if max(c.shape[-2:]) <= _SYLVESTER_SMALL:
+    return _sylvester_column_solve(a, b, c, inv_diag)
+  return _sylvester_blocked_solve(a, b, c, inv_diag)
+
+
+def _sylvester_flipped(solve, a: Array, b: Array, c: Array, *rest: Array
+                       ) -> Array:
+  """solve(a, b, c, *rest) through Y' = J Y^T J, for fewer rows than columns.
+
+  Y' solves (J b^T J) Y' + Y' (J a^T J) = J c^T J, with upper triangular
+  coefficients (quasi-triangular ones stay quasi-triangular) and the same
+  substitution; the arrays in rest are flipped like c.
+  """
+  flip = _sylvester_flip_t
+  return flip(solve(flip(b), flip(a), flip(c), *map(flip, rest)))
+
+
+def _sylvester_blocked_solve(a: Array, b: Array, c: Array, inv_diag: Array,
+                             block_size: int | None = None) -> Array:
+  """_sylvester_triangular_solve by the blocked wavefront."""
   *batch, m, n = c.shape
   nb = len(batch)
   if m == 0 or n == 0:
     return c
   if m > n:
-    # Y' = J Y^T J solves (J b^T J) Y' + Y' (J a^T J) = J c^T J, with upper
-    # triangular coefficients and the same substitution; the wavefront wants
-    # fewer row blocks than column blocks.
-    return _sylvester_flip_t(_sylvester_triangular_solve(
-        _sylvester_flip_t(b), _sylvester_flip_t(a), _sylvester_flip_t(c),
-        _sylvester_flip_t(inv_diag), block_size))
+    # The wavefront wants fewer row blocks than column blocks.
+    return _sylvester_flipped(
+        lambda *x: _sylvester_blocked_solve(*x, block_size), a, b, c,
+        inv_diag)
   s = _sylvester_block_size(m, block_size)
   # Pad to whole blocks at the bottom and right: zero coefficients and
   # inv_diag = 0 decouple the padding, whose unknowns come out 0.
@@ -395,11 +464,11 @@ def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
   return slicing.slice(y, (0,) * (nb + 2), (*batch, m, n))
 
 
-def _sylvester_block_size(m: int, block_size: int = _SYLVESTER_BLOCK_SIZE
-                          ) -> int:
-  # At most block_size, and no more than m rounded up to whole leaves.
+def _sylvester_block_size(m: int, block_size: int | None = None) -> int:
+  # At most block_size (_SYLVESTER_BLOCK_SIZE), and no more than m rounded
+  # up to whole leaves.
   t = _SYLVESTER_LEAF_SIZE
-  return min(block_size, -(-m // t) * t)
+  return min(block_size or _SYLVESTER_BLOCK_SIZE, -(-m // t) * t)
 
 
 def _sylvester_take(x: Array, idx: Array, axis: int) -> Array:
@@ -430,27 +499,22 @@ def _sylvester_bump_layout(t: Array, size: int) -> tuple[Array, Array, Array]:
   # from the previous bump (or from the top).
   *batch, n, _ = t.shape
   nb = len(batch)
-  if n < 2:
-    pos = lax.full((*batch, n), 0, np.int32)
-    src = lax.broadcast_in_dim(
-        lax.select(lax.iota(np.int32, size) < n, lax.full((size,), 0, np.int32),
-                   lax.full((size,), n, np.int32)), (*batch, size), (nb,))
-    return pos, src, lax.full(batch, n <= size, np.bool_)
+  # The number of real eigenvalues between the previous bump, starting at
+  # row p (p = -2 if none), and the bump at row k is k - p - 2. Both that
+  # search and the running count of dummies are O(n^2) masked reductions:
+  # cheaper to compile than scans, and small next to the solve.
   start = _sylvester_bumps(t)
-  no = lax.full((*batch, 1), False, np.bool_)
-  second = lax.concatenate([no, start], nb)
-  start = lax.concatenate([start, no], nb)
-  as_int = lambda x: lax.convert_element_type(x, np.int32)
-  real = as_int(~start & ~second)
-  reals_before = control_flow.cumsum(real, axis=nb) - real
-  # Reals before the last bump that starts before each row.
-  last = control_flow.cummax(
-      lax.select(start, reals_before, lax.full_like(reals_before, 0)), axis=nb)
-  last = lax.pad(slicing.slice_in_dim(last, 0, n - 1, axis=nb), np.int32(0),
-                 [(0, 0, 0)] * nb + [(1, 0, 0)])
-  need = as_int(start) * ((reals_before - last) % 2)
-  pos = lax.broadcasted_iota(np.int32, (*batch, n), nb) + control_flow.cumsum(
-      need, axis=nb)
+  shape = (*batch, n, n)
+  k = lax.broadcasted_iota(np.int32, shape, nb)
+  j = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  start_j = lax.broadcast_in_dim(start, shape, (*range(nb), nb + 1))
+  prev = lax.reduce_max(lax.select(start_j & (j < k), j, lax.full_like(j, -2)),
+                        (nb + 1,))
+  row = lax.broadcasted_iota(np.int32, (*batch, n), nb)
+  need = start & ((row - prev) % 2 == 1)
+  need_j = lax.broadcast_in_dim(need, shape, (*range(nb), nb + 1))
+  pos = row + lax.reduce_sum(
+      lax.convert_element_type(need_j & (j <= k), np.int32), (nb + 1,))
   fits = slicing.index_in_dim(pos, n - 1, nb, keepdims=False) < size
   # src by comparison, O(n size): src[p] = i where pos[i] == p, else n.
   shape = (*batch, size, n)
@@ -480,12 +544,13 @@ def _sylvester_pad_quasi(t: Array, src: Array, dummy: Array) -> Array:
 
 
 def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
-                                      size_a: int, size_b: int
-                                      ) -> tuple[Array, Array]:
+                                      layout_a: tuple[Array, Array],
+                                      layout_b: tuple[Array, Array]) -> Array:
   """Y with a Y + Y b = c for real quasi-triangular (real Schur) a and b.
 
-  Returns Y and whether the layout fitted (see below); where it did not, Y
-  is garbage. The equation must be nonsingular.
+  a and b must have no entries below the bumps, and layout_a and layout_b
+  are (pos, src) from _sylvester_bump_layout, whose layouts must fit. The
+  equation must be nonsingular.
   """
   # Each 2 x 2 diagonal block (bump) is moved to an even index by inserting
   # decoupled dummy rows and columns (zero off the diagonal, zero right-hand
@@ -495,28 +560,22 @@ def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
   # dummies' diagonal value exceeds every eigenvalue's modulus (bounded by
   # twice the largest entry of the tridiagonal band), so that no dummy pivot
   # vanishes.
-  *batch, m, n = c.shape
-  nb = len(batch)
-  a = lax.select(_sylvester_quasi_mask(a), a, lax.full_like(a, 0))
-  b = lax.select(_sylvester_quasi_mask(b), b, lax.full_like(b, 0))
+  nb = c.ndim - 2
   band = lambda x: lax.reduce_max(abs(x - _triu(x, 2)), (nb, nb + 1))
   dummy = lax.convert_element_type(1 + 2 * (band(a) + band(b)), a.dtype)
-  pos_a, src_a, fits_a = _sylvester_bump_layout(a, size_a)
-  pos_b, src_b, fits_b = _sylvester_bump_layout(b, size_b)
+  (pos_a, src_a), (pos_b, src_b) = layout_a, layout_b
+  size_a, size_b = src_a.shape[-1], src_b.shape[-1]
   a_p = _sylvester_pad_quasi(a, src_a, dummy)
   b_p = _sylvester_pad_quasi(b, src_b, dummy)
   zero = lax._zero(c)
   c_p = lax.pad(c, zero, [(0, 0, 0)] * nb + [(0, 1, 0), (0, 1, 0)])
   c_p = _sylvester_take(_sylvester_take(c_p, src_a, nb), src_b, nb + 1)
   s = _sylvester_block_size(min(size_a, size_b))
-  if size_a > size_b:
-    y_p = _sylvester_flip_t(_sylvester_wavefront(
-        _sylvester_flip_t(b_p), _sylvester_flip_t(a_p), _sylvester_flip_t(c_p),
-        None, s, dummy))
-  else:
-    y_p = _sylvester_wavefront(a_p, b_p, c_p, None, s, dummy)
-  y = _sylvester_take(_sylvester_take(y_p, pos_a, nb), pos_b, nb + 1)
-  return y, fits_a & fits_b
+  wavefront = lambda a, b, c: _sylvester_wavefront(
+      a, b, c, _sylvester_pair_inverses(a, b), s, quasi=True)
+  y_p = (_sylvester_flipped(wavefront, a_p, b_p, c_p) if size_a > size_b else
+         wavefront(a_p, b_p, c_p))
+  return _sylvester_take(_sylvester_take(y_p, pos_a, nb), pos_b, nb + 1)
 
 
 def _sylvester_quasi_sizes(m: int, n: int) -> tuple[int, int]:
@@ -535,51 +594,43 @@ def _sylvester_quasi_sizes(m: int, n: int) -> tuple[int, int]:
 
 def _sylvester_diag(x: Array, offset: int) -> Array:
   """[..., n, n] -> [..., n - |offset|], the diagonal x[i, i + offset]."""
+  # Entry (i, i + offset) is entry i (n + 1) + offset of the flattened x.
   *batch, n, _ = x.shape
   nb = len(batch)
-  mask = (lax.broadcasted_iota('int32', x.shape, nb) + offset ==
-          lax.broadcasted_iota('int32', x.shape, nb + 1))
-  d = lax.reduce_sum(lax.select(mask, x, lax.full_like(x, 0)), (nb + 1,))
-  return (slicing.slice_in_dim(d, 0, n - offset, axis=nb) if offset >= 0 else
-          slicing.slice_in_dim(d, -offset, n, axis=nb))
+  start = offset if offset >= 0 else -offset * n
+  length = n - abs(offset)
+  if length <= 0:
+    return lax.full((*batch, 0), 0, x.dtype)
+  return slicing.slice_in_dim(x.reshape(*batch, n * n), start,
+                              start + (length - 1) * (n + 1) + 1, n + 1,
+                              axis=nb)
 
 
-def _sylvester_tridiag_apply(x: Array, lo: Array, dg: Array, up: Array,
-                             axis: int) -> Array:
-  """Q x along axis (-2: rows) with Q tridiagonal given by its diagonals."""
-  # (Q x)[i] = lo[i-1] x[i-1] + dg[i] x[i] + up[i] x[i+1], lo and up of
-  # length n - 1; along axis -1 the same with x[..., i] in place of x[i].
-  nb = x.ndim - 2
-  ax = x.ndim + axis
-  n = x.shape[ax]
-  zero = lax._zero(x)
-  no_pad = [(0, 0, 0)] * x.ndim
-  def shifted(v, lo_pad, hi_pad):
-    v = lax.pad(v, zero, [(0, 0, 0)] * nb + [(lo_pad, hi_pad, 0)])
-    return lax.expand_dims(v, (nb + 1,) if axis == -2 else (nb,))
-  def shift_x(lo_pad, hi_pad, start, stop):
-    pads = list(no_pad)
-    pads[ax] = (lo_pad, hi_pad, 0)
-    return lax.pad(slicing.slice_in_dim(x, start, stop, axis=ax), zero, pads)
-  return (shifted(dg, 0, 0) * x +
-          shifted(lo, 1, 0) * shift_x(1, 0, 0, n - 1) +
-          shifted(up, 0, 1) * shift_x(0, 1, 1, n))
+def _sylvester_diagonal_entries(t: Array, offsets) -> list[Array]:
+  """[t[i + r, i + c] for i < n] for each (r, c) in offsets, 0 outside t."""
+  # Entry (i + r, i + c) of t padded by 2 on each side is entry
+  # i (w + 1) + (r + 2) w + c + 2 of its flattening, w = n + 4: one strided
+  # slice per offset, all of length n, so that XLA fuses the vector
+  # arithmetic on them into few loops.
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  w = n + 4
+  flat = lax.pad(t, lax._zero(t), [(0, 0, 0)] * nb + [(2, 2, 0)] * 2)
+  flat = flat.reshape(*batch, w * w)
+  starts = [(r + 2) * w + c + 2 for r, c in offsets]
+  return [slicing.slice_in_dim(flat, k, k + (n - 1) * (w + 1) + 1, w + 1,
+                               axis=nb) for k in starts]
 
 
 def _sylvester_bumps(t: Array) -> Array:
-  """[..., n - 1] flags: whether t[k+1, k] is the bump of a 2 x 2 block."""
-  # Subdiagonal entries that are zero to working precision relative to their
-  # diagonal neighbours are not bumps. A real Schur form has no adjacent
-  # bumps; if given some, the first of each run is kept.
-  *batch, n, _ = t.shape
-  nb = len(batch)
+  """[..., n] flags: whether a 2 x 2 diagonal block starts at row k."""
+  # Whether t[k+1, k] is a bump: subdiagonal entries that are zero to working
+  # precision relative to their diagonal neighbours are not. A real Schur
+  # form has no adjacent bumps; if given some, the first of each run is kept.
   eps = dtypes.finfo(t.dtype).eps
-  diag = _sylvester_diag(t, 0)
-  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
-  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
-  bump = lax.abs(_sylvester_diag(t, -1)) > eps * (lax.abs(a) + lax.abs(d))
-  after = lax.pad(bump, False, [(0, 0, 0)] * nb + [(1, 0, 0)])
-  return bump & ~slicing.slice_in_dim(after, 0, n - 1, axis=nb)
+  a, c, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 0), (1, 1)])
+  bump = lax.abs(c) > eps * (lax.abs(a) + lax.abs(d))
+  return bump & ~_sylvester_shift_down(bump, False)
 
 
 def _sylvester_quasi_mask(t: Array) -> Array:
@@ -589,57 +640,57 @@ def _sylvester_quasi_mask(t: Array) -> Array:
   shape = (*batch, n, n)
   rows = lax.broadcasted_iota(np.int32, shape, nb)
   cols = lax.broadcasted_iota(np.int32, shape, nb + 1)
-  if n < 2:
-    return rows <= cols
-  bump = lax.pad(_sylvester_bumps(t), False, [(0, 0, 0)] * nb + [(0, 1, 0)])
-  bump = lax.broadcast_in_dim(bump, shape, (*range(nb), nb + 1))
+  bump = lax.broadcast_in_dim(_sylvester_bumps(t), shape, (*range(nb), nb + 1))
   return (rows <= cols) | ((rows == cols + 1) & bump)
 
 
-def _real_schur_shifts(t: Array) -> tuple[Array, Array, Array, Array]:
-  """Per bump k of a real Schur form t: (bump, d, c, mu), complex, [..., n-1].
+def _sylvester_shift_down(v: Array, fill) -> Array:
+  """[..., n] -> [..., n]: v[i - 1] at i, fill at 0."""
+  nb = v.ndim - 1
+  return lax.pad(slicing.slice_in_dim(v, 0, v.shape[-1] - 1, axis=nb),
+                 lax._const(v, fill), [(0, 0, 0)] * nb + [(1, 0, 0)])
 
-  For the 2 x 2 block [[a, b], [c, d]] at rows (k, k+1), with eigenvalue
-  lam = (a + d) / 2 + sqrt(((a - d) / 2)^2 + b c): mu = lam - d.
+
+def _real_schur_shifts(t: Array) -> tuple[Array, ...]:
+  """The 2 x 2 block at rows (k, k+1) of a real Schur form, as [..., n].
+
+  Returns (bump, a, c, mu_re, mu_im) in real arithmetic: whether a bump
+  starts at row k, and for the block [[a, b], [c, d]], a, c and the real and
+  imaginary parts of mu = lam - d, lam = (a + d) / 2 + sqrt(((a - d) / 2)^2
+  + b c) its eigenvalue (the other one is a + d - lam).
   """
-  *batch, n, _ = t.shape
-  nb = len(batch)
-  dtype = dtypes.to_complex_dtype(t.dtype)
-  bump = _sylvester_bumps(t)
-  t = lax.convert_element_type(t, dtype)
-  diag = _sylvester_diag(t, 0)
-  a = slicing.slice_in_dim(diag, 0, n - 1, axis=nb)
-  d = slicing.slice_in_dim(diag, 1, n, axis=nb)
-  b, c = _sylvester_diag(t, 1), _sylvester_diag(t, -1)
+  a, b, c, d = _sylvester_diagonal_entries(t, [(0, 0), (0, 1), (1, 0),
+                                               (1, 1)])
   half = (a - d) / 2
-  return bump, d, c, half + lax.sqrt(half * half + b * c)
+  disc = half * half + b * c
+  # sqrt(disc) as a real root or an imaginary one, without complex sqrt.
+  root = lax.sqrt(lax.abs(disc))
+  is_real = disc >= 0
+  zero = lax.full_like(root, 0)
+  return (_sylvester_bumps(t), a, c, half + lax.select(is_real, root, zero),
+          lax.select(is_real, zero, root))
 
 
 def _real_schur_eigenvalues(t: Array) -> Array:
   """The eigenvalues of a real Schur form t, in the order of its diagonal."""
-  # lam = d + mu (_real_schur_shifts) at each bump k and its conjugate at
-  # k + 1; the diagonal entry elsewhere.
-  *batch, n, _ = t.shape
-  nb = len(batch)
-  dtype = dtypes.to_complex_dtype(t.dtype)
-  diag = lax.convert_element_type(_sylvester_diag(t, 0), dtype)
-  if n < 2:
-    return diag
-  bump, d, _, mu = _real_schur_shifts(t)
-  lam = d + mu
-  no = lax.full((*batch, 1), False, np.bool_)
-  zero = lax.full((*batch, 1), 0, dtype)
-  first = lax.concatenate([bump, no], nb)
-  second = lax.concatenate([no, bump], nb)
-  return lax.select(first, lax.concatenate([lam, zero], nb), lax.select(
-      second, lax.conj(lax.concatenate([zero, lam], nb)), diag))
+  # lam = d + mu (_real_schur_shifts) at the first row of each bump, and
+  # a + d - lam at the second (its conjugate for a complex pair); the
+  # diagonal entry elsewhere.
+  first, a, _, mu_re, mu_im = _real_schur_shifts(t)
+  diag, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 1)])
+  down = lambda x: _sylvester_shift_down(x, 0)
+  re = lax.select(first, d + mu_re,
+                  lax.select(down(first), down(a - mu_re), diag))
+  im = lax.select(first, mu_im, down(-mu_im))
+  return lax.complex(re, im)
 
 
-def _real_schur_rotation(t: Array) -> tuple[Array, Array]:
+def _real_schur_rotation(t: Array) -> Array:
   """The unitary Q with Q t Q^H upper triangular, for a real Schur form t.
 
-  Q is block diagonal with a 2 x 2 rotation per bump, returned as (sn, dg):
-  Q = tridiag(-sn, dg, sn), complex, with sn [..., n - 1] and dg [..., n].
+  Q is tridiagonal (block diagonal with a 2 x 2 rotation per bump), returned
+  as its three diagonals in one complex array [..., 3, n]: Q[i, i - 1],
+  Q[i, i] and Q[i, i + 1] (zero outside Q).
   """
   # As scipy.linalg.rsf2csf: for each 2 x 2 bump [[a, b], [c, d]] at rows
   # (k, k+1) of the quasi-triangular t, with eigenvalue lam and
@@ -649,48 +700,71 @@ def _real_schur_rotation(t: Array) -> tuple[Array, Array]:
   # of rows and columns, commute, and each sees its bump as in the input.
   # They are therefore all applied at once as one block diagonal Q with 2 x 2
   # blocks G, in O(n^2) with no loop (a fori_loop over the bumps, as
-  # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step).
-  *batch, _, _ = t.shape
-  nb = len(batch)
+  # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step). The
+  # coefficients are computed in real arithmetic: XLA expands complex
+  # division and square roots into many operations, each costing compile
+  # time.
+  nb = t.ndim - 2
+  bump, _, c, mu_re, mu_im = _real_schur_shifts(t)
+  one, zero = lax.full_like(c, 1), lax.full_like(c, 0)
+  inv_rho = one / lax.sqrt(mu_re * mu_re + mu_im * mu_im + c * c)
+  cs = lax.complex(lax.select(bump, mu_re * inv_rho, one),
+                   lax.select(bump, mu_im * inv_rho, zero))
+  sn = lax.complex(lax.select(bump, c * inv_rho, zero), zero)
+  # Q[k, k] = conj(cs_k), Q[k+1, k+1] = cs_k, Q[k, k+1] = sn_k and
+  # Q[k+1, k] = -sn_k for each bump k, the identity elsewhere.
+  # One array behind a barrier: computed once, in one loop, and read by the
+  # rotations (without it XLA recomputes parts of it in each).
+  diagonals = [-_sylvester_shift_down(sn, 0),
+               lax.conj(cs) * _sylvester_shift_down(cs, 1), sn]
+  shape = (*sn.shape[:nb], 3, sn.shape[-1])
+  row = lax.broadcasted_iota(np.int32, shape, nb)
+  lo, dg, up = (lax.broadcast_in_dim(x, shape, (*range(nb), nb + 1))
+                for x in diagonals)
+  return lax.optimization_barrier(
+      lax.select(row == 0, lo, lax.select(row == 1, dg, up)))
+
+
+def _sylvester_rotate(x: Array, q: Array, *, left: bool, adjoint: bool
+                      ) -> Array:
+  """Q x, Q^H x, x Q or x Q^H for Q tridiagonal from _real_schur_rotation."""
+  # M x for M = tridiag(lo, dg, up), M[i, i-1] = lo[i] and M[i, i+1] = up[i],
+  # is lo[i] x[i-1] + dg[i] x[i] + up[i] x[i+1] along the rows; x M is
+  # M^T applied to the columns, and M^T = tridiag(up[i-1], dg[i], lo[i+1]).
+  nb = q.ndim - 2
+  n = q.shape[-1]
+  lo, dg, up = (slicing.index_in_dim(q, i, nb, keepdims=False)
+                for i in range(3))
+  shift = lambda v, k: slicing.slice_in_dim(
+      lax.pad(v, lax._zero(v), [(0, 0, 0)] * nb + [(1, 1, 0)]), 1 - k,
+      n + 1 - k, axis=nb)
+  transpose = lambda lo, dg, up: (shift(up, 1), dg, shift(lo, -1))
+  # The matrix applied along the rows (left) or the columns (right): Q, Q^H,
+  # Q^T or (Q^H)^T = conj(Q).
+  if adjoint:
+    lo, dg, up = map(lax.conj, (lo, dg, up))
+  if left == adjoint:
+    lo, dg, up = transpose(lo, dg, up)
+  axis = x.ndim - 2 if left else x.ndim - 1
+  vec = lambda v: lax.expand_dims(v, (x.ndim - 1,) if left else (x.ndim - 2,))
+  zero = lax._zero(x)
+  pads = [(0, 0, 0)] * x.ndim
+  pads[axis] = (1, 1, 0)
+  x_pad = lax.pad(x, zero, pads)
+  x_shift = lambda k: slicing.slice_in_dim(x_pad, 1 + k, n + 1 + k,
+                                           axis=axis)
+  return vec(lo) * x_shift(-1) + vec(dg) * x + vec(up) * x_shift(1)
+
+
+def _real_schur_complex_form(t: Array) -> tuple[Array, Array]:
+  """(t_c, q): t_c = Q t Q^H, q the diagonals of Q (_real_schur_rotation)."""
   dtype = dtypes.to_complex_dtype(t.dtype)
-  bump, _, c, mu = _real_schur_shifts(t)
-  rho = lax.sqrt(lax.real(mu * lax.conj(mu)) + lax.real(c * lax.conj(c)))
-  rho = lax.convert_element_type(rho, dtype)
-  cs = lax.select(bump, mu / rho, lax.full_like(mu, 1))
-  sn = lax.select(bump, c / rho, lax.full_like(mu, 0))
-  # Diagonal of Q: conj(cs_k) at k and cs_k at k + 1 for each bump k.
-  one = lax.full((*batch, 1), 1, dtype)
-  dg = (lax.concatenate([lax.conj(cs), one], nb) *
-        lax.concatenate([one, cs], nb))
-  return sn, dg
-
-
-def _sylvester_rotate(x: Array, sn: Array, dg: Array, *, left: bool,
-                      adjoint: bool) -> Array:
-  """Q x, Q^H x, x Q or x Q^H for Q = tridiag(-sn, dg, sn)."""
-  # _sylvester_tridiag_apply computes M x (axis -2) or x M^T (axis -1) for
-  # M = tridiag(lo, dg, up), and Q^H = tridiag(conj(sn), conj(dg), -conj(sn)).
-  if left:
-    # M = Q or Q^H.
-    lo, dg, up = ((lax.conj(sn), lax.conj(dg), -lax.conj(sn)) if adjoint else
-                  (-sn, dg, sn))
-  else:
-    # M = conj(Q) (x Q^H = x conj(Q)^T) or Q^T.
-    lo, dg, up = ((-lax.conj(sn), lax.conj(dg), lax.conj(sn)) if adjoint else
-                  (sn, dg, -sn))
-  return _sylvester_tridiag_apply(x, lo, dg, up, axis=-2 if left else -1)
-
-
-def _real_schur_complex_form(t: Array) -> tuple[Array, Array, Array]:
-  """(t_c, sn, dg): t_c = Q t Q^H, Q from _real_schur_rotation."""
-  dtype = dtypes.to_complex_dtype(t.dtype)
-  sn, dg = _real_schur_rotation(t)
+  q = _real_schur_rotation(t)
   t = _sylvester_rotate(
-      _sylvester_rotate(lax.convert_element_type(t, dtype), sn, dg,
-                        left=True, adjoint=False),
-      sn, dg, left=False, adjoint=True)
+      _sylvester_rotate(lax.convert_element_type(t, dtype), q, left=True,
+                        adjoint=False), q, left=False, adjoint=True)
   # The bumps are zero up to rounding; make t_c exactly upper triangular.
-  return _triu(t), sn, dg
+  return _triu(t), q
 
 
 def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
@@ -700,8 +774,59 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   z = lax.convert_element_type(z, dtype)
   if t.shape[-1] < 2:
     return lax.convert_element_type(t, dtype), z
-  t, sn, dg = _real_schur_complex_form(t)
-  return t, _sylvester_rotate(z, sn, dg, left=False, adjoint=True)
+  t, q = _real_schur_complex_form(t)
+  return t, _sylvester_rotate(z, q, left=False, adjoint=True)
+
+
+def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array) -> Array:
+  """_sylvester_quasi_solve in the complex Schur bases, column by column.
+
+  ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
+  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances.
+  """
+  # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
+  # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
+  # are at most tol dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its
+  # conjugate are the generalized solutions in the bases Q and conj(Q), and
+  # their mean is real.
+  *batch, m, n = c.shape
+  nb = len(batch)
+  rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
+                                                  adjoint=adj)
+  t, q = _real_schur_complex_form(ab)
+  (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
+                             _sylvester_unstack(q, i, k, 1))
+                            for i, k in ((0, m), (1, n)))
+  f = rot(rot(lax.convert_element_type(c, t.dtype), q_a, True, False),
+          q_b, False, True)
+  d = (lax.broadcast_in_dim(_sylvester_diag(t_a, 0), (*batch, m, n),
+                            (*range(nb), nb)) +
+       lax.broadcast_in_dim(_sylvester_diag(t_b, 0), (*batch, m, n),
+                            (*range(nb), nb + 1)))
+  drop = lax.abs(d) <= tol
+  one = lax.full_like(d, 1)
+  inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
+  y = _sylvester_column_solve(t_a, t_b, f, inv)
+  return lax.real(rot(rot(y, q_a, True, True), q_b, False, False))
+
+
+def _sylvester_quasi_stack(a: Array, b: Array) -> Array:
+  """[2, ..., k, k]: a and b, the smaller padded with zeros, masked."""
+  # Padded rows and columns are real zero eigenvalues after the others, with
+  # no bumps.
+  nb = a.ndim - 2
+  k = max(a.shape[-1], b.shape[-1])
+  pad = lambda x: lax.expand_dims(lax.pad(
+      x, lax._zero(x), [(0, 0, 0)] * nb + [(0, k - x.shape[-1], 0)] * 2), (0,))
+  ab = lax.concatenate([pad(a), pad(b)], 0)
+  return lax.select(_sylvester_quasi_mask(ab), ab, lax.full_like(ab, 0))
+
+
+def _sylvester_unstack(x: Array, i: int, size: int, axes: int) -> Array:
+  """Entry i of a stack [2, ...], its last axes cut to size."""
+  x = slicing.index_in_dim(x, i, 0, keepdims=False)
+  return slicing.slice(x, (0,) * x.ndim,
+                       (*x.shape[:x.ndim - axes], *(size,) * axes))
 
 
 def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
@@ -712,52 +837,45 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
   (over the entries in use) are singular, and their components of Y are zero
   in the basis of the complex Schur forms, as for triangular factors.
   """
-  # Nonsingular equations whose bumps fit the static layout (see
-  # _sylvester_quasi_triangular_solve) are solved in real arithmetic.
-  # Otherwise the complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation)
-  # give T_a Y_c + Y_c T_b = Q c Q'^H, solved with the singular components
-  # dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its conjugate are the
-  # generalized solutions in the bases Q and conj(Q), and their mean is real.
+  # Large nonsingular equations whose bumps fit the static layout (see
+  # _sylvester_quasi_triangular_solve) are solved in real arithmetic by the
+  # blocked wavefront; small ones, and the others, in the complex Schur
+  # bases column by column (_sylvester_quasi_complex_solve), which compiles
+  # in a fraction of the time (see _SYLVESTER_SMALL). What a and b both need
+  # is computed once on the two stacked, the smaller padded with zeros (no
+  # bumps): each operation costs compile time.
   *batch, m, n = c.shape
   nb = len(batch)
   if m == 0 or n == 0:
     return c
-  a = lax.select(_sylvester_quasi_mask(a), a, lax.full_like(a, 0))
-  b = lax.select(_sylvester_quasi_mask(b), b, lax.full_like(b, 0))
+  ab = _sylvester_quasi_stack(a, b)
   if rtol is None:
     rtol = max(m, n) * float(dtypes.finfo(c.dtype).eps)
-  red = lambda x: lax.reduce_max(lax.abs(x), (nb, nb + 1))
-  tol = rtol * (red(a) + red(b))
+  tol = rtol * lax.reduce_sum(lax.reduce_max(lax.abs(ab), (nb + 1, nb + 2)),
+                              (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
-  pivots = lambda da, db: (
-      lax.broadcast_in_dim(da, (*batch, m, n), (*range(nb), nb)) +
-      lax.broadcast_in_dim(db, (*batch, m, n), (*range(nb), nb + 1)))
-  singular = lax.abs(pivots(_real_schur_eigenvalues(a),
-                            _real_schur_eigenvalues(b))) <= tol
+  if max(m, n) <= _SYLVESTER_SMALL:
+    return _sylvester_quasi_complex_solve(ab, c, tol)
   size_a, size_b = _sylvester_quasi_sizes(m, n)
-  fits = (_sylvester_bump_layout(a, size_a)[2] &
-          _sylvester_bump_layout(b, size_b)[2])
-  all_ = lambda x: lax.reduce_and(x, tuple(range(x.ndim)))
-  fast = all_(fits) & ~lax.reduce_or(singular, tuple(range(singular.ndim)))
-
-  def real_solve(a, b, c):
-    return _sylvester_quasi_triangular_solve(a, b, c, size_a, size_b)[0]
-
-  def complex_solve(a, b, c):
-    rot = lambda x, sn, dg, left, adj: _sylvester_rotate(
-        x, sn, dg, left=left, adjoint=adj)
-    t_a, sn_a, dg_a = _real_schur_complex_form(a)
-    t_b, sn_b, dg_b = _real_schur_complex_form(b)
-    f = rot(rot(lax.convert_element_type(c, t_a.dtype), sn_a, dg_a, True,
-                False), sn_b, dg_b, False, True)
-    d = pivots(_sylvester_diag(t_a, 0), _sylvester_diag(t_b, 0))
-    drop = lax.abs(d) <= tol
-    one = lax.full_like(d, 1)
-    inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
-    # The rare path: leaf-sized blocks keep its compile time short (0.7
-    # instead of 3 s), at about twice the run time of the fast path's blocks.
-    y = _sylvester_triangular_solve(t_a, t_b, f, inv, _SYLVESTER_LEAF_SIZE)
-    y = rot(rot(y, sn_a, dg_a, True, True), sn_b, dg_b, False, False)
-    return lax.real(y)
-
-  return control_flow.cond(fast, real_solve, complex_solve, a, b, c)
+  pos, src, _ = _sylvester_bump_layout(ab, max(size_a, size_b))
+  # The rows of the padding come last, as dummies (index m or n).
+  layout = lambda i, size, rows: (
+      _sylvester_unstack(pos, i, rows, 1),
+      lax.min(_sylvester_unstack(src, i, size, 1), np.int32(rows)))
+  layout_a, layout_b = layout(0, size_a, m), layout(1, size_b, n)
+  fits = ((slicing.index_in_dim(layout_a[0], m - 1, nb, False) < size_a) &
+          (slicing.index_in_dim(layout_b[0], n - 1, nb, False) < size_b))
+  lam = _real_schur_eigenvalues(ab)
+  pivots = (lax.broadcast_in_dim(_sylvester_unstack(lam, 0, m, 1),
+                                 (*batch, m, n), (*range(nb), nb)) +
+            lax.broadcast_in_dim(_sylvester_unstack(lam, 1, n, 1),
+                                 (*batch, m, n), (*range(nb), nb + 1)))
+  fast = (lax.reduce_and(fits, tuple(range(nb))) &
+          ~lax.reduce_or(lax.abs(pivots) <= tol, tuple(range(nb + 2))))
+  return control_flow.cond(
+      fast,
+      lambda ab, c: _sylvester_quasi_triangular_solve(
+          _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
+          layout_a, layout_b),
+      lambda ab, c: _sylvester_quasi_complex_solve(ab, c, tol),
+      ab, c)
