@@ -185,7 +185,7 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
 def _factored_rows(n, repeats):
   import jax  # pylint: disable=g-import-not-at-top
   import scipy.linalg  # pylint: disable=g-import-not-at-top
-  from jax_patch._src.lax import linalg as patch_lax_internal  # pylint: disable=g-import-not-at-top
+  from jax_patch._src.lax import sylvester as patch_lax_internal  # pylint: disable=g-import-not-at-top
   from jax_patch.lax import linalg as patch_lax_linalg  # pylint: disable=g-import-not-at-top
   from jax_patch.scipy import linalg as patch_linalg  # pylint: disable=g-import-not-at-top
   solve = lambda a, b, c: patch_lax_linalg.sylvester_solve(a, b, c)

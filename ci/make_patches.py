@@ -20,22 +20,16 @@
   python ci/make_patches.py --base DIR --out DIR    # another JAX checkout
   python ci/make_patches.py --tree DIR --upto K     # tree with PRs 1..K
 
-The package is the one source of truth; STACK (ci/stack.py) says what each
-pull request takes from it and where each piece goes upstream. Nothing is
-placed by heuristics. An edit names package statements (top-level
-definitions, with the comment lines directly above them; a `*_p` primitive
-brings its registration statements) and an upstream anchor: the top-level
-name or `# Section` title to insert before or after, or the name to
-replace. A missing anchor or name, or a package statement that no edit
-takes, is an error. The output is checked: it compiles, never mentions
-jax_patch, adds no run of more than two blank lines, and every new
-`# Section` comment is directly followed by the code it titles; `--lint`
-also runs ruff with the base tree's own configuration.
-
-Each PR is one commit, with fixed identities and dates, written by
-`git format-patch` to patches/NN-name/ with the PR description from
-ci/pr/NN-name.md; patches/series lists every patch in order. The output is
-byte-for-byte deterministic, so --check compares exactly.
+STACK (ci/stack.py) says what each PR takes from the package (top-level
+statements with the comments directly above them; a `*_p` brings its
+registrations) and where it goes upstream: before or after a top-level
+name or `# Section`, or in place of a name. Nothing is placed by
+heuristics: a missing anchor, or a package statement no PR takes, is an
+error. The output must compile, never mention jax_patch, add no run of 3+
+blank lines, and title every new `# Section` directly above its code;
+`--lint` runs ruff with the base tree's configuration. Each PR is one
+commit (fixed identities and dates) written by `git format-patch` to
+patches/NN-name/ with ci/pr/NN-name.md; the output is deterministic.
 """
 
 from __future__ import annotations
@@ -43,7 +37,6 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
-import difflib
 import importlib.util
 import os
 import pathlib
@@ -169,7 +162,7 @@ def to_upstream(module: str) -> str:
   for src in stack.MODULES:
     if module == src[:-len(".py")].replace("/", "."):
       return upstream_module(src)
-  return module
+  return re.sub(r"^jax_patch\._src\b", "jax._src", module)
 
 
 def take(src: str, names: tuple[str, ...], taken: set) -> list[str]:
@@ -443,6 +436,7 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
         text = "\n".join(mod.lines) + "\n"
         text = re.sub(r"\bjax_patch\._src\b", "jax._src", text)
         taken.update((edit.src, s) for _, s, _ in mod.spans)
+        taken.update((edit.src, "# " + h) for h in mod.headers)
         continue
       mod = Module(text, dst)
       if isinstance(edit, stack.Export):
@@ -494,10 +488,9 @@ def build(base: pathlib.Path, tree: pathlib.Path, out: pathlib.Path | None,
           upto: int | None = None, lint: bool = False) -> list[str]:
   git(tree.parent, "clone", "-q", "--no-hardlinks", str(base.resolve()),
       str(tree))
-  base_rev = git(tree, "rev-parse", "HEAD").strip()
   taken, written, changed = set(), [], set()
   prs = stack.STACK[:upto] if upto else stack.STACK
-  for number, pr in enumerate(prs, 1):
+  for pr in prs:
     changed.update(apply_pr(tree, pr, taken))
     subject, body, text = description(pr)
     git(tree, "add", "-A")
@@ -511,14 +504,12 @@ def build(base: pathlib.Path, tree: pathlib.Path, out: pathlib.Path | None,
                   "--full-index", "--no-renames", "-o", str(folder),
                   "-1", "HEAD").split()
       written += [f"{pr.slug}/{pathlib.Path(n).name}" for n in names]
-    assert number <= len(prs)
   if upto is None:
     check_all_taken(taken)
   if lint:
     ruff(tree, sorted(changed))
   if out is not None:
     (out / "series").write_text("".join(n + "\n" for n in written))
-  del base_rev
   return written
 
 
@@ -531,55 +522,28 @@ def fetch_base(version: str) -> pathlib.Path:
 
 
 def compare(new: pathlib.Path, old: pathlib.Path) -> list[str]:
-  files = lambda d: sorted(str(f.relative_to(d)) for f in d.rglob("*")
-                           if f.is_file()) if d.exists() else []
-  diff = []
-  for name in sorted(set(files(new)) | set(files(old))):
-    a, b = old / name, new / name
-    if not b.exists():
-      diff.append(f"extra file: patches/{name}")
-    elif not a.exists():
-      diff.append(f"missing file: patches/{name}")
-    elif a.read_bytes() != b.read_bytes():
-      diff += difflib.unified_diff(
-          a.read_text().splitlines(), b.read_text().splitlines(),
-          f"patches/{name}", f"generated/{name}", lineterm="")
-  return diff
+  """The differences of old from new, as `diff -ruN` prints them."""
+  return subprocess.run(["diff", "-ruN", str(old), str(new)], text=True,
+                        capture_output=True).stdout.splitlines()
 
 
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  p.add_argument("--check", action="store_true",
-                 help="exit 1 if patches/ differs from what would be made")
-  p.add_argument("--lint", action="store_true",
-                 help="also run ruff with the base tree's configuration")
-  p.add_argument("--base", type=pathlib.Path,
-                 help="a JAX source tree (git repository) instead of the "
-                 f"jax {stack.BASE_VERSION} sdist")
+  for flag in ("--check", "--lint", "--base-version", "-q"):
+    p.add_argument(flag, action="store_true")
+  p.add_argument("--base", type=pathlib.Path)  # Default: the jax sdist.
   p.add_argument("--out", type=pathlib.Path, default=PATCHES)
-  p.add_argument("--tree", type=pathlib.Path,
-                 help="write the patched tree here (with --upto K: PRs 1..K "
-                 "only) instead of patches")
+  p.add_argument("--tree", type=pathlib.Path)
   p.add_argument("--upto", type=int)
-  p.add_argument("--base-version", action="store_true",
-                 help="print the JAX version the stack applies to")
-  p.add_argument("--list", action="store_true", help="print the PR slugs")
-  p.add_argument("-q", "--quiet", action="store_true")
   args = p.parse_args(argv)
   if args.base_version:
-    print(stack.BASE_VERSION)
-    return 0
-  if args.list:
-    print("\n".join(pr.slug for pr in stack.STACK))
-    return 0
+    return print(stack.BASE_VERSION) or 0
   base = args.base or fetch_base(stack.BASE_VERSION)
   if args.tree:
-    if args.tree.exists():
-      shutil.rmtree(args.tree)
+    shutil.rmtree(args.tree, ignore_errors=True)
     args.tree.parent.mkdir(parents=True, exist_ok=True)
     build(base, args.tree, None, args.upto, args.lint)
-    print(args.tree)
-    return 0
+    return print(args.tree) or 0
   with tempfile.TemporaryDirectory() as tmp:
     out = pathlib.Path(tmp) / "patches"
     out.mkdir()
@@ -591,11 +555,10 @@ def main(argv=None) -> int:
         print(f"error: {args.out} is stale; run `python ci/make_patches.py` "
               "and commit the result.", file=sys.stderr)
         return 1
-      if not args.quiet:
+      if not args.q:
         print(f"{args.out} is up to date ({len(written)} patches).")
       return 0
-    if args.out.exists():
-      shutil.rmtree(args.out)
+    shutil.rmtree(args.out, ignore_errors=True)
     shutil.copytree(out, args.out)
     print(f"wrote {len(written)} patches to {args.out}")
   return 0

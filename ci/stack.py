@@ -31,6 +31,7 @@ MODULES = {
     "jax_patch/_src/config.py": "jax/_src/config.py",
     "jax_patch/_src/lax/linalg.py": "jax/_src/lax/linalg.py",
     "jax_patch/_src/lax/hermitian_funm.py": "jax/_src/lax/hermitian_funm.py",
+    "jax_patch/_src/lax/sylvester.py": "jax/_src/lax/sylvester.py",
     "jax_patch/_src/scipy/linalg.py": "jax/_src/scipy/linalg.py",
 }
 
@@ -39,7 +40,8 @@ MODULES = {
 PACKAGE_ONLY_HEADERS = ("Top-level functions in alphabetical order.",
                         "Primitive registration helper functions",
                         "Symmetric/Hermitian eigendecomposition",
-                        "Singular value decomposition")
+                        "Singular value decomposition",
+                        "Sylvester equation")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +99,7 @@ CONFIG = "jax_patch/_src/config.py"
 LAX = "jax_patch/_src/lax/linalg.py"
 FUNM = "jax_patch/_src/lax/hermitian_funm.py"
 SCIPY = "jax_patch/_src/scipy/linalg.py"
+SYLVESTER = "jax_patch/_src/lax/sylvester.py"
 
 EIGH_GAUGE = ("_eigh_coupling_p", "linalg_gauge_check", "_eigh_gauge_check_p")
 
@@ -166,4 +169,25 @@ STACK = (
                 "powm_hermitian", "sqrtm_hermitian")),
         ),
     }, tests=("matfun_hermitian_test.py",)),
+    PR("06-sylvester-solve", {
+        "jax/_src/lax/sylvester.py": (NewFile(SYLVESTER),),
+        "jax/lax/linalg.py": (
+            Export("jax._src.lax.sylvester", (
+                "sylvester_solve", "sylvester_solve_p")),
+        ),
+    }, tests=("sylvester_solve_test.py",)),
+    PR("07-solve-sylvester", {
+        "jax/_src/scipy/linalg.py": (
+            Delete("_solve_sylvester_triangular_scan"),
+            Delete("_solve_sylvester_2d"),
+            Insert(SCIPY, (
+                "_SYLVESTER_METHODS", "SylvesterFactors",
+                "_check_sylvester_args", "_sylvester_factor_one",
+                "_sylvester_factor", "_sylvester_solve_factored"),
+                   before="solve_sylvester"),
+            Replace(SCIPY, "solve_sylvester"),
+            Insert(SCIPY, ("_solve_sylvester", "_sylvester_nearly_singular",
+                           "_real_if"), after="solve_sylvester"),
+        ),
+    }, tests=("solve_sylvester_test.py",)),
 )

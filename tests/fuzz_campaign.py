@@ -104,7 +104,7 @@ def _projector(a, mask):
 
 
 def _jax_matfun(name):
-  import jax.scipy.linalg as jsl  # After install().
+  import jax.lax.linalg as jsl  # After install().
   return {
       "expm": jsl.expm_hermitian,
       "logm": jsl.logm_hermitian,
@@ -146,7 +146,10 @@ def _spectral_bundle(a, a_exp, a_tanh, a_pd, e, w, proj_mask, cut_mask,
 
 def _sylvester_bundle(method, a, b, c, da, db, dc, w):
   import jax.scipy.linalg as jsl  # After install().
-  solve = lambda a, b, c: jsl.solve_sylvester(a, b, c, method=method)
+  # tol=None: no absolute NaN threshold (the stock default, tol=1e-8, would
+  # turn the equations of scale 1e-8 that the campaign draws into NaN).
+  solve = lambda a, b, c: jsl.solve_sylvester(a, b, c, method=method,
+                                              tol=None)
   x, dx = jax.jvp(solve, (a, b, c), (da, db, dc))
   grads = jax.grad(lambda *abc: _re_sum(w, solve(*abc)), argnums=(0, 1, 2))(
       a, b, c)

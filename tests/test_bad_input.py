@@ -253,8 +253,65 @@ def _eigh_generalized_cases():
              np.where(np.eye(3) > 0, np.nan, 0.)), Result(_all_nan))
 
 
+def _solve_sylvester(*args, **kwargs):
+  return jax.scipy.linalg.solve_sylvester(*args, **kwargs)
+
+
+def _sylvester_cases():
+  eye2, eye3 = np.eye(2), np.eye(3)
+  yield ("solve_sylvester: non-square A",
+         lambda: _solve_sylvester(np.ones((3, 2)), eye2, np.ones((3, 2))),
+         Raises(ValueError, r"argument A must have shape \[\.\.\., k, k\], "
+                r"got shape \(3, 2\)"))
+  yield ("solve_sylvester: C of the wrong shape",
+         lambda: _solve_sylvester(eye3, eye2, np.ones((2, 3))),
+         Raises(ValueError, r"argument C must have shape \[\.\.\., 3, 2\]"))
+  yield ("solve_sylvester: batch dimensions that do not broadcast",
+         lambda: _solve_sylvester(np.ones((2, 3, 3)), np.ones((4, 2, 2)),
+                                  np.ones((3, 2))),
+         Raises(ValueError, r"A with shape \(2, 3, 3\), B with shape "
+                r"\(4, 2, 2\)"))
+  yield ("solve_sylvester: unknown method",
+         lambda: _solve_sylvester(eye2, eye2, eye2, method="qr"),
+         Raises(ValueError, "method must be one of"))
+  yield ("solve_sylvester: integer inputs",
+         lambda: _solve_sylvester(np.array([[1, 2], [3, 4]]),
+                                  np.array([[5, 6], [7, 8]]),
+                                  np.array([[6, 8], [10, 12]])),
+         Result(_close(np.eye(2), 1e-10)))
+  yield ("solve_sylvester: singular equation",
+         lambda: _solve_sylvester(eye2, -eye2, eye2), Result(_all_nan))
+  yield ("solve_sylvester: singular equation, tol=None",
+         lambda: _solve_sylvester(np.diag([1., 2.]), np.diag([-1., 1.]),
+                                  np.ones((2, 2)), tol=None),
+         Result(_close([[0., 0.5], [1., 1 / 3]])))
+  yield ("solve_sylvester: NaN entries",
+         lambda: _solve_sylvester(NAN_2, eye2, eye2, tol=None),
+         Result(_all_nan))
+  yield ("sylvester_solve: a not square",
+         lambda: jsl.sylvester_solve(np.ones((3, 2)), eye2, np.ones((3, 2))),
+         Raises(ValueError, r"argument a must have shape \[\.\.\., k, k\]"))
+  yield ("sylvester_solve: unequal batch dimensions",
+         lambda: jsl.sylvester_solve(np.ones((2, 3, 3)), eye2,
+                                     np.ones((2, 3, 2))),
+         Raises(ValueError, "equal batch dimensions"))
+  yield ("sylvester_solve: mixed dtypes",
+         lambda: jsl.sylvester_solve(eye3.astype(np.float32), eye2,
+                                     np.ones((3, 2))),
+         Raises(TypeError, "same dtype, got a: float32"))
+  yield ("sylvester_solve: negative broadening",
+         lambda: jsl.sylvester_solve(eye2, eye2, eye2, broadening=-1.),
+         Raises(ValueError, "broadening must be None or a finite nonnegative"))
+  yield ("sylvester_solve: quasi_triangular with complex input",
+         lambda: jsl.sylvester_solve(eye2 + 0j, eye2 + 0j, eye2 + 0j,
+                                     quasi_triangular=True),
+         Raises(ValueError, "quasi_triangular=True needs real"))
+  yield ("sylvester_solve: Inf coefficients",
+         lambda: jsl.sylvester_solve(INF_2, eye2, eye2), Result(_all_nan))
+
+
 CASES = (list(_eigh_cases()) + list(_matfun_cases()) + list(_svd_cases())
-         + list(_eigh_generalized_cases()))
+         + list(_eigh_generalized_cases()) + list(_sylvester_cases()))
 
 
 def _check(row, fun, expect):

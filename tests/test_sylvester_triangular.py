@@ -12,7 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of the triangular Sylvester kernel and the real-to-complex Schur."""
+"""Tests of the Sylvester kernels of jax_patch._src.lax.sylvester.
+
+The triangular kernels (column by column and blocked), the real
+quasi-triangular ones and the real-to-complex Schur conversion, each called
+directly, against SciPy on the same inputs in one common dtype. The public
+primitive is tested in upstream_tests/sylvester_solve_test.py.
+"""
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +26,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from jax_patch._src.lax import sylvester_triangular as st
+from jax_patch._src.lax import sylvester as st
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
@@ -117,10 +123,41 @@ def test_batched(dtype, path):
                   np.diagonal(b, axis1=-2, axis2=-1)[..., None, :])
   cast = lambda x: x.astype(dtype)
   y = _solve(*map(cast, (a_garbage, b_garbage, c, inv_diag)), path=path)
+  # Reference in complex128 from the rounded inputs.
+  a, b, c = (cast(x).astype(np.complex128) for x in (a, b, c))
   for idx in np.ndindex(*batch):
-    expected = scipy.linalg.solve_sylvester(a[idx], b[idx], cast(c[idx]))
+    expected = scipy.linalg.solve_sylvester(a[idx], b[idx], c[idx])
     err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
     assert err < _tol(dtype, m, n), (idx, err)
+
+
+@pytest.mark.parametrize("path", ["column", "blocked"])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_a_with_real_b(dtype, path):
+  # a X + X b = c for complex a and real b with complex eigenvalues, as
+  # solve_sylvester does it: with b = z t z^T its real Schur form and
+  # (t_c, z_c) = _real_schur_to_complex(t, z), X = Y z_c^H where
+  # a Y + Y t_c = c z_c. The reference is SciPy with all three in complex128
+  # (SciPy 1.17 is silently wrong when only a is complex).
+  real = np.finfo(dtype).dtype
+  m, n = 9, 14
+  rng = np.random.default_rng(5)
+  a, a_garbage = _triangular(rng, (), m, dtype)
+  a, a_garbage = a.astype(dtype), a_garbage.astype(dtype)
+  b = (rng.standard_normal((n, n)) / np.sqrt(n) + 2 * np.eye(n)).astype(real)
+  c = _rand(rng, (m, n), dtype).astype(dtype)
+  t, z = (x.astype(real) for x in scipy.linalg.schur(b.astype(np.float64)))
+  assert np.any(np.diag(t, -1) != 0)  # Complex eigenvalues in b.
+  t_c, z_c = (np.asarray(x) for x in
+              jax.jit(st._real_schur_to_complex)(t, z))
+  assert t_c.dtype == z_c.dtype == dtype
+  inv_diag = (1 / (np.diag(a)[:, None] + np.diag(t_c)[None, :])).astype(dtype)
+  y = _solve(a_garbage, t_c, (c @ z_c).astype(dtype), inv_diag, path=path)
+  solution = y @ np.conj(z_c).T
+  a, b, c = (v.astype(np.complex128) for v in (a, b, c))
+  expected = scipy.linalg.solve_sylvester(a, b, c)
+  err = np.abs(solution - expected).max() / np.abs(expected).max()
+  assert err < _tol(dtype, m, n), err
 
 
 @pytest.mark.parametrize("path", ["column", "blocked"])

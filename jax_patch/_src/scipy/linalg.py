@@ -38,6 +38,7 @@ from jax._src.numpy.util import promote_dtypes_inexact
 from jax._src.typing import Array, ArrayLike
 
 from jax_patch._src.lax import linalg as lax_linalg
+from jax_patch._src.lax import sylvester as lax_sylvester
 
 
 @overload
@@ -204,7 +205,7 @@ _SYLVESTER_METHODS = ("schur", "eigh", "eigen")
 
 @tree_util.register_pytree_node_class
 class SylvesterFactors:
-  """Factors of :math:`A` and :math:`B` from :func:`sylvester_factor`.
+  """Factors of :math:`A` and :math:`B` for Sylvester solves.
 
   :math:`A = Z_A T_A Z_A^{-1}` and likewise for :math:`B`: with
   ``method="schur"``, ``t_a`` is upper triangular (for real input, upper
@@ -234,32 +235,45 @@ class SylvesterFactors:
     return cls(*children, method=method, dtype=dtype)
 
 
-def _check_sylvester_shapes(a: Array, b: Array, c: Array | None) -> None:
-  for name, x in (("a", a), ("b", b)):
-    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-      raise ValueError(
-          f"solve_sylvester: argument {name} must have shape [..., k, k], got "
-          f"shape {x.shape}.")
-  if c is None:
-    return
-  m, n = a.shape[-1], b.shape[-1]
-  if c.ndim < 2 or c.shape[-2:] != (m, n):
+def _check_sylvester_args(fun: str, a: Array, b: Array, c: Array | None,
+                          method: str) -> tuple[int, ...]:
+  # Trace-time errors naming the argument and its shape; returns the
+  # broadcast batch shape.
+  if method not in _SYLVESTER_METHODS:
     raise ValueError(
-        f"solve_sylvester: argument c must have shape [..., {m}, {n}] to match "
-        f"a with shape {a.shape} and b with shape {b.shape}, got shape "
-        f"{c.shape}.")
-
-
-def _check_sylvester_backend(method: str) -> None:
+        f"{fun}: method must be one of {_SYLVESTER_METHODS}, got {method!r}.")
   if method == "schur" and xla_bridge.default_backend() != "cpu":
     raise ValueError(
-        "solve_sylvester: method='schur' needs jax.lax.linalg.schur, which "
-        f"JAX implements only on CPU (default backend: "
-        f"{xla_bridge.default_backend()}). For Hermitian a and b use "
+        f"{fun}: method='schur' needs jax.lax.linalg.schur, which JAX "
+        "implements only on CPU (default backend: "
+        f"{xla_bridge.default_backend()}). For Hermitian A and B use "
         "method='eigh', which runs on every platform.")
+  names = ("A", "B") if fun == "solve_sylvester" else ("a", "b")
+  for name, x in zip(names, (a, b)):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+      raise ValueError(
+          f"{fun}: argument {name} must have shape [..., k, k], got shape "
+          f"{x.shape}.")
+  operands = [(names[0], a), (names[1], b)]
+  if c is not None:
+    m, n = a.shape[-1], b.shape[-1]
+    if c.ndim < 2 or c.shape[-2:] != (m, n):
+      raise ValueError(
+          f"{fun}: argument C must have shape [..., {m}, {n}] to match A "
+          f"with shape {a.shape} and B with shape {b.shape}, got shape "
+          f"{c.shape}.")
+    operands.append(("C", c))
+  try:
+    return np.broadcast_shapes(*(x.shape[:-2] for _, x in operands))
+  except ValueError:
+    shapes = ", ".join(f"{name} with shape {x.shape}" for name, x in operands)
+    raise ValueError(
+        f"{fun}: the batch dimensions of the arguments must broadcast, got "
+        f"{shapes}.") from None
 
 
-def _factor_one(x: Array, method: str) -> tuple[Array, Array, Array | None]:
+def _sylvester_factor_one(x: Array, method: str
+                          ) -> tuple[Array, Array, Array | None]:
   if method == "eigh":
     v, w = lax_linalg.eigh(x)
     return w, v, None
@@ -270,42 +284,11 @@ def _factor_one(x: Array, method: str) -> tuple[Array, Array, Array | None]:
   return t, z, None
 
 
-def sylvester_factor(a: ArrayLike, b: ArrayLike, *,
-                     method: str = "schur") -> SylvesterFactors:
-  r"""Factors :math:`A` and :math:`B` once for many Sylvester solves.
-
-  The factor step of :func:`solve_sylvester`, in the manner of
-  :func:`lu_factor`: pass the result to :func:`sylvester_solve` to solve
-  :math:`A X + X B = C` for any number of right-hand sides :math:`C`.
-
-  Args:
-    a: array of shape ``(..., m, m)``.
-    b: array of shape ``(..., n, n)``; batch dimensions broadcast with ``a``.
-    method: ``"schur"`` (default; any square matrices; Schur forms, real
-      ones for real inputs, which are solved in real arithmetic; CPU only,
-      since :func:`jax.lax.linalg.schur` is), ``"eigh"`` (``a`` and ``b``
-      Hermitian; eigendecompositions; every platform) or ``"eigen"``
-      (diagonalizable matrices; eigenvector bases, which are inaccurate for
-      non-normal matrices).
-
-  Returns:
-    A :class:`SylvesterFactors`. The factorization is not differentiated
-    (no derivative flows back to ``a`` and ``b`` through it); use
-    :func:`solve_sylvester` to differentiate with respect to ``a`` and ``b``.
-  """
-  if method not in _SYLVESTER_METHODS:
-    raise ValueError(
-        f"sylvester_factor: method must be one of {_SYLVESTER_METHODS}, got "
-        f"{method!r}.")
-  a, b = promote_dtypes_inexact(jnp.asarray(a), jnp.asarray(b))
-  _check_sylvester_shapes(a, b, None)
-  _check_sylvester_backend(method)
-  batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-  a = jnp.broadcast_to(a, batch + a.shape[-2:])
-  b = jnp.broadcast_to(b, batch + b.shape[-2:])
+def _sylvester_factor(a: Array, b: Array, method: str) -> SylvesterFactors:
+  # Factors a and b, with equal batch dimensions, as constants.
   a, b = lax.stop_gradient(a), lax.stop_gradient(b)
-  t_a, z_a, z_a_inv = _factor_one(a, method)
-  t_b, z_b, z_b_inv = _factor_one(b, method)
+  t_a, z_a, z_a_inv = _sylvester_factor_one(a, method)
+  t_b, z_b, z_b_inv = _sylvester_factor_one(b, method)
   return SylvesterFactors(t_a, z_a, t_b, z_b, z_a_inv, z_b_inv,
                           method=method, dtype=a.dtype)
 
@@ -324,8 +307,8 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
                 dtypes.issubdtype(c.dtype, np.complexfloating)):
     # Broadening, and complex right-hand sides, need the complex Schur forms:
     # an O(n^2) Givens pass away from the real ones.
-    t_a, z_a = lax_linalg._real_schur_to_complex(t_a, z_a)
-    t_b, z_b = lax_linalg._real_schur_to_complex(t_b, z_b)
+    t_a, z_a = lax_sylvester._real_schur_to_complex(t_a, z_a)
+    t_b, z_b = lax_sylvester._real_schur_to_complex(t_b, z_b)
     quasi = False
   dtype = np.result_type(t_a.dtype, z_a.dtype, c.dtype)
   z_a, z_b, c = z_a.astype(dtype), z_b.astype(dtype), c.astype(dtype)
@@ -346,7 +329,7 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
   rhs = mm(mm(left, c), right)
   t_a, t_b = t_a.astype(dtype), t_b.astype(dtype)
   if factors.method == "schur":
-    y = lax_linalg.sylvester_solve(
+    y = lax_sylvester.sylvester_solve(
         t_a, t_b, rhs, quasi_triangular=quasi, transpose=transpose, rtol=rtol,
         broadening=broadening)
   else:
@@ -354,60 +337,13 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
     # with the same treatment of singular pivots as sylvester_solve (the
     # pivots do not depend on the transpose).
     scale = jnp.max(abs(t_a), axis=-1) + jnp.max(abs(t_b), axis=-1)
-    y = rhs * lax_linalg._sylvester_pivot_inverses(
+    y = rhs * lax_sylvester._sylvester_pivot_inverses(
         t_a, t_b, scale, rtol=rtol, broadening=broadening)
   return mm(mm(back_left, y), back_right)
 
 
-def sylvester_solve(factors: SylvesterFactors, c: ArrayLike, *,
-                    rtol: float | None = None,
-                    broadening: float | None = None) -> Array:
-  r"""Solves :math:`A X + X B = C` with factors from :func:`sylvester_factor`.
-
-  Each call costs two matrix products on each side and one triangular (or,
-  for ``"eigh"``/``"eigen"`` factors, elementwise) solve: no matrix is
-  factored again. Differentiable in ``c`` to any order (the solve is linear
-  in ``c``; its transpose reuses the same factors); ``factors`` are treated
-  as constants.
-
-  Args:
-    factors: the result of :func:`sylvester_factor`.
-    c: array of shape ``(..., m, n)``; batch dimensions must broadcast with
-      the factors'.
-    rtol: relative tolerance below which a pivot :math:`\lambda_i(A) +
-      \lambda_j(B)` counts as zero; see :func:`jax.lax.linalg.sylvester_solve`.
-    broadening: optional Lorentzian broadening used instead of truncation.
-
-  Returns:
-    ``x`` with shape ``(..., m, n)``.
-  """
-  if not isinstance(factors, SylvesterFactors):
-    raise TypeError(
-        "sylvester_solve: factors must come from sylvester_factor, got "
-        f"{type(factors).__name__}.")
-  c = jnp.asarray(c)
-  m, n = factors.z_a.shape[-1], factors.z_b.shape[-1]
-  if c.ndim < 2 or c.shape[-2:] != (m, n):
-    raise ValueError(
-        f"sylvester_solve: argument c must have shape [..., {m}, {n}] to match "
-        f"the factors, got shape {c.shape}.")
-  out_dtype = np.result_type(factors.dtype, c.dtype)
-  c = c.astype(dtypes.to_inexact_dtype(out_dtype))
-  batch = np.broadcast_shapes(factors.z_a.shape[:-2], c.shape[:-2])
-  c = jnp.broadcast_to(c, batch + c.shape[-2:])
-  k = len(factors.z_a.shape) - 2
-  if batch != factors.z_a.shape[:-2]:
-    factors = SylvesterFactors(
-        *(None if x is None else jnp.broadcast_to(x, batch + x.shape[k:])
-          for x in factors.arrays), method=factors.method,
-        dtype=factors.dtype)
-  x = _sylvester_solve_factored(factors, c, transpose=False, rtol=rtol,
-                                broadening=broadening)
-  return _real_if(x, out_dtype)
-
-
 def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
-                    method: str = "schur", tol: float | None = None,
+                    method: str = "schur", tol: ArrayLike | None = 1e-8,
                     rtol: float | None = None,
                     broadening: float | None = None) -> Array:
   r"""Solves the Sylvester equation :math:`A X + X B = C`.
@@ -416,8 +352,8 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
 
   The Bartels–Stewart method: Schur (or eigen-) decompositions of ``A`` and
   ``B``, computed once, turn the equation into a triangular (or diagonal)
-  one, which :func:`jax.lax.linalg.sylvester_solve` solves with a recursive
-  blocked algorithm whose work is mostly matrix multiplication.
+  one, which :func:`jax.lax.linalg.sylvester_solve` solves; for real input
+  the real Schur forms are used and the solve runs in real arithmetic.
 
   Differentiable in ``A``, ``B`` and ``C`` to any order, in forward and
   reverse mode, under :func:`jax.jit` and :func:`jax.vmap`: the derivative
@@ -431,20 +367,22 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
     B: array of shape ``(..., n, n)``.
     C: array of shape ``(..., m, n)``. Batch dimensions are broadcast across
       ``A``, ``B``, and ``C``.
-    method: ``"schur"`` (default; CPU only, since JAX's Schur decomposition
-      is), ``"eigh"`` for Hermitian ``A`` and ``B`` (every platform; only the
-      lower triangles are read), or ``"eigen"`` (diagonalizable matrices;
+    method: ``"schur"`` (default; any square matrices; CPU only, since
+      :func:`jax.lax.linalg.schur` is), ``"eigh"`` (Hermitian ``A`` and ``B``:
+      their Hermitian parts :math:`(A + A^H)/2` and :math:`(B + B^H)/2` are
+      used; every platform) or ``"eigen"`` (diagonalizable matrices;
       inaccurate when the eigenvectors are ill-conditioned).
-    tol: if given, the previous behaviour of this function, kept for
-      compatibility: the whole solution is NaN when some
-      :math:`|\lambda_i(A) + \lambda_j(B)| < \mathrm{tol}`. By default
-      (``None``) singular equations get a generalized-inverse solution
-      instead (see ``rtol``).
-    rtol: relative tolerance below which a sum of eigenvalues
-      :math:`\lambda_i(A) + \lambda_j(B)` counts as zero, relative to
-      :math:`\max|T_A| + \max|T_B|`; defaults to :math:`\max(m, n)
-      \varepsilon`. Such singular components of the solution are set to zero
-      (a generalized-inverse solution) instead of returning inf or NaN.
+    tol: the solution (of each matrix in the batch) is all NaN when some sum
+      of eigenvalues :math:`|\lambda_i(A) + \lambda_j(B)|` is below ``tol``,
+      an absolute threshold (may be traced). ``None`` disables the check:
+      singular equations then get a finite generalized-inverse solution
+      (see ``rtol``).
+    rtol: relative tolerance below which a pivot :math:`\lambda_i(A) +
+      \lambda_j(B)` counts as zero, relative to :math:`\max|T_A| +
+      \max|T_B|`; defaults to :math:`\max(m, n)\,\varepsilon`. Components of
+      the solution on such pivots are set to zero instead of :math:`\pm
+      \infty`; this matters with ``tol=None``, which otherwise makes such
+      solutions NaN.
     broadening: optional Lorentzian broadening :math:`\beta`: every
       :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead.
 
@@ -460,27 +398,21 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
     [[1. 0.]
      [0. 1.]]
   """
-  if method not in _SYLVESTER_METHODS:
-    raise ValueError(
-        f"solve_sylvester: method must be one of {_SYLVESTER_METHODS}, got "
-        f"{method!r}.")
   A, B, C = promote_dtypes_inexact(jnp.asarray(A), jnp.asarray(B),
                                    jnp.asarray(C))
-  _check_sylvester_shapes(A, B, C)
-  _check_sylvester_backend(method)
-  return _solve_sylvester(A, B, C, method=method, tol=tol, rtol=rtol,
-                          broadening=broadening)
+  batch = _check_sylvester_args("solve_sylvester", A, B, C, method)
+  return _solve_sylvester(A, B, C, tol, batch=batch, method=method,
+                          rtol=rtol, broadening=broadening)
 
 
-@partial(jit, static_argnames=("method", "tol", "rtol", "broadening"))
-def _solve_sylvester(A: Array, B: Array, C: Array, *, method: str,
-                     tol: float | None, rtol: float | None,
+@partial(jit, static_argnames=("batch", "method", "rtol", "broadening"))
+def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
+                     batch: tuple[int, ...], method: str, rtol: float | None,
                      broadening: float | None) -> Array:
-  batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2], C.shape[:-2])
   A, B, C = (jnp.broadcast_to(x, batch + x.shape[-2:]) for x in (A, B, C))
   if method == "eigh":
     A, B = lax_linalg.symmetrize(A), lax_linalg.symmetrize(B)
-  factors = sylvester_factor(A, B, method=method)
+  factors = _sylvester_factor(A, B, method)
   solve = lambda transpose: lambda _, rhs: _real_if(
       _sylvester_solve_factored(factors, rhs, transpose=transpose, rtol=rtol,
                                 broadening=broadening), C.dtype)
@@ -493,12 +425,12 @@ def _solve_sylvester(A: Array, B: Array, C: Array, *, method: str,
                     lax.full_like(x, np.nan), x)
 
 
-def _sylvester_nearly_singular(factors: SylvesterFactors, tol: float
+def _sylvester_nearly_singular(factors: SylvesterFactors, tol: Array
                                ) -> Array:
   # Whether some |λ_i(A) + λ_j(B)| < tol, broadcast to the solution's shape.
   t_a, _, t_b, _, _, _ = factors.arrays
   if factors.method == "schur":
-    t_a, t_b = (lax_linalg._real_schur_eigenvalues(t)
+    t_a, t_b = (lax_sylvester._real_schur_eigenvalues(t)
                 if not dtypes.issubdtype(t.dtype, np.complexfloating) else
                 t.diagonal(axis1=-2, axis2=-1) for t in (t_a, t_b))
   dtype = np.result_type(t_a.dtype, t_b.dtype)

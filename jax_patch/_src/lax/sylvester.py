@@ -14,17 +14,294 @@
 
 from __future__ import annotations
 
+from functools import partial
 import math
 
 import numpy as np
 
+from jax._src import ad_util
 from jax._src import dtypes
+from jax._src.interpreters import ad
+from jax._src.interpreters import mlir
 from jax._src.lax import control_flow
 from jax._src.lax import lax
 from jax._src.lax import linalg
-from jax._src.lax.linalg import _triu
 from jax._src.lax import slicing
-from jax._src.typing import Array
+from jax._src.lax.lax import _complex, _float
+from jax._src.lax.linalg import (
+    _T, _broadcast_to, _extract_diagonal, _triu, standard_linalg_primitive)
+from jax._src.typing import Array, ArrayLike
+
+
+def sylvester_solve(
+    a: ArrayLike,
+    b: ArrayLike,
+    c: ArrayLike,
+    *,
+    quasi_triangular: bool = False,
+    transpose: bool = False,
+    rtol: float | None = None,
+    broadening: float | None = None,
+) -> Array:
+  r"""Solves a Sylvester equation whose coefficients are in Schur form.
+
+  Computes :math:`Y` such that
+
+  .. math::
+    \mathrm{op}(A) Y + Y \mathrm{op}(B) = C
+
+  where :math:`A` and :math:`B` are upper triangular, e.g. the triangular
+  factors of the complex Schur decompositions :math:`A_0 = Q_A A Q_A^H` and
+  :math:`B_0 = Q_B B Q_B^H` of the matrices of an equation
+  :math:`A_0 X + X B_0 = C_0`, whose solution is then
+  :math:`X = Q_A \, \mathrm{sylvester\_solve}(A, B, Q_A^H C_0 Q_B) \, Q_B^H`.
+  :math:`\mathrm{op}` is the identity, or the transpose if ``transpose`` is
+  ``True``. The factors are never refactored: the solve, its JVP and its
+  transpose all reuse them, so one Schur decomposition serves any number of
+  right-hand sides and derivatives.
+
+  With ``quasi_triangular=True`` the coefficients are real Schur forms
+  (upper quasi-triangular, with a :math:`2 \times 2` diagonal block per
+  complex conjugate pair of eigenvalues, as :func:`schur` returns for real
+  input) and the solve runs in real arithmetic, which avoids the complex
+  Schur form, several times more costly to compute and to use.
+
+  Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` (for
+  ``quasi_triangular``, a sum of eigenvalues of the diagonal blocks) with
+  :math:`|d_{ij}| \le \mathrm{rtol} \cdot (\max|A| + \max|B|)` (maxima over
+  the triangles of each matrix in the batch) is treated as exactly zero and
+  its component of :math:`Y` is set to zero instead of :math:`\pm\infty`: the
+  result is a generalized-inverse solution. Alternatively, ``broadening``
+  replaces every reciprocal pivot :math:`1/d` by the Lorentzian
+  :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth in the
+  coefficients; ``rtol`` is then unused. Coefficients that are not finite
+  give a solution that is all NaN.
+
+  Args:
+    a: A batch of upper triangular matrices with shape ``[..., m, m]``.
+      Entries below the diagonal are ignored.
+    b: A batch of upper triangular matrices with shape ``[..., n, n]``.
+      Entries below the diagonal are ignored.
+    c: The right-hand sides, with shape ``[..., m, n]``. ``a``, ``b`` and
+      ``c`` must have the same batch dimensions and the same floating-point
+      or complex dtype.
+    quasi_triangular: If ``True``, ``a`` and ``b`` are real upper
+      quasi-triangular: entries below the subdiagonal, and subdiagonal
+      entries that are zero to working precision, are ignored. Requires a
+      real dtype and no ``broadening``.
+    transpose: If ``True``, solves :math:`A^T Y + Y B^T = C` instead (not
+      conjugated: this is the linear transpose of the solve).
+    rtol: Relative tolerance below which a pivot counts as zero. Defaults to
+      :math:`\max(m, n)\,\varepsilon` for the dtype's machine epsilon
+      :math:`\varepsilon`, the size of the rounding error of a backward-stable
+      Schur decomposition.
+    broadening: If given, a nonnegative Lorentzian broadening, in the units
+      of the square of the pivots, used instead of truncation.
+
+  Returns:
+    An array ``y`` with the shape and dtype of ``c``.
+  """
+  a, b, c = lax.asarray(a), lax.asarray(b), lax.asarray(c)
+  _check_sylvester_solve_args(a, b, c, quasi_triangular=quasi_triangular,
+                              rtol=rtol, broadening=broadening)
+  return sylvester_solve_p.bind(
+      a, b, c, quasi_triangular=quasi_triangular, transpose=transpose,
+      rtol=rtol, broadening=broadening)
+
+
+# Sylvester solve: primitive
+
+def _check_sylvester_solve_args(a, b, c, *, quasi_triangular, rtol,
+                                broadening):
+  # Trace-time errors that name the argument and its shape, before the
+  # primitive's generic linalg rules see the operands.
+  for name, x in (("a", a), ("b", b)):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+      raise ValueError(
+          f"sylvester_solve: argument {name} must have shape [..., k, k], "
+          f"got shape {x.shape}.")
+  m, n = a.shape[-1], b.shape[-1]
+  if c.ndim < 2 or c.shape[-2:] != (m, n):
+    raise ValueError(
+        "sylvester_solve: argument c must have shape [..., m, n] = "
+        f"[..., {m}, {n}] to match a with shape {a.shape} and b with shape "
+        f"{b.shape}, got shape {c.shape}.")
+  if not a.shape[:-2] == b.shape[:-2] == c.shape[:-2]:
+    raise ValueError(
+        "sylvester_solve: arguments must have equal batch dimensions, got "
+        f"a with shape {a.shape}, b with shape {b.shape} and c with shape "
+        f"{c.shape}.")
+  for name, x in (("a", a), ("b", b), ("c", c)):
+    if not dtypes.issubdtype(x.dtype, np.inexact):
+      raise TypeError(
+          f"sylvester_solve: argument {name} must have a floating-point or "
+          f"complex dtype, got {x.dtype}.")
+  if not a.dtype == b.dtype == c.dtype:
+    raise TypeError(
+        "sylvester_solve: arguments must have the same dtype, got a: "
+        f"{a.dtype}, b: {b.dtype} and c: {c.dtype}.")
+  for name, x in (("rtol", rtol), ("broadening", broadening)):
+    if x is not None and not (
+        isinstance(x, (int, float, np.number)) and 0 <= x < np.inf):
+      raise ValueError(
+          f"sylvester_solve: {name} must be None or a finite nonnegative "
+          f"Python number, got {x!r}.")
+  if quasi_triangular and (broadening is not None or
+                           dtypes.issubdtype(c.dtype, np.complexfloating)):
+    raise ValueError(
+        "sylvester_solve: quasi_triangular=True needs real a, b and c and "
+        f"broadening=None, got dtype {c.dtype} and broadening={broadening}.")
+
+def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, **_):
+  m, n = a_shape[0], b_shape[0]
+  if a_shape[1] != m or b_shape[1] != n or tuple(c_shape) != (m, n):
+    raise ValueError(
+        "sylvester_solve: a, b and c must have shapes [..., m, m], "
+        f"[..., n, n] and [..., m, n], got {a_shape}, {b_shape} and "
+        f"{c_shape}.")
+  return c_shape
+
+def _sylvester_pivot_inverses(da, db, scale, *, rtol, broadening):
+  # The reciprocals of the pivots d_ij = da_i + db_j, with zero for singular
+  # pairs |d_ij| <= rtol * scale, or Lorentzian ones with broadening. A
+  # scale that is not finite (inf or NaN among the coefficients) makes them
+  # all NaN, so that the solution is NaN rather than silently finite.
+  d = da[..., :, None] + db[..., None, :]
+  if broadening is not None:
+    # Lorentzian broadening: 1/d -> conj(d) / (|d|^2 + broadening).
+    d2 = (d * d.conj()).real
+    inv = d.conj() / (d2 + broadening).astype(d.dtype)
+  else:
+    if rtol is None:
+      eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
+      rtol = max(da.shape[-1], db.shape[-1]) * eps
+    singular = abs(d) <= (rtol * scale)[..., None, None]
+    one = lax.full_like(d, 1)
+    inv = lax.select(singular, lax.full_like(d, 0),
+                     one / lax.select(singular, one, d))
+  finite = _broadcast_to(lax.is_finite(scale)[..., None, None], inv.shape)
+  return lax.select(finite, inv, lax.full_like(inv, np.nan))
+
+def _sylvester_inverse_pivots(a, b, *, rtol, broadening, **_):
+  # The pivots of op(A) Y + Y op(B) are a_ii + b_jj whatever op is; the scale
+  # of the tolerance, max|A| + max|B|, runs over the referenced triangles.
+  red = lambda x: lax.reduce_max(abs(_triu(x)), axes=(x.ndim - 2, x.ndim - 1))
+  return _sylvester_pivot_inverses(
+      _extract_diagonal(a), _extract_diagonal(b), red(a) + red(b), rtol=rtol,
+      broadening=broadening)
+
+def _sylvester_solve_impl(a, b, c, *, quasi_triangular, transpose, rtol,
+                          broadening):
+  if quasi_triangular:
+    if transpose:
+      y = _T(_sylvester_quasi_solve(b, a, _T(c), rtol))
+    else:
+      y = _sylvester_quasi_solve(a, b, c, rtol)
+  else:
+    inv = _sylvester_inverse_pivots(a, b, rtol=rtol, broadening=broadening)
+    if transpose:
+      # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
+      y = _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
+    else:
+      y = _sylvester_triangular_solve(a, b, c, inv)
+  # Coefficients that are not finite (in the entries read) make the whole
+  # solution NaN: the tolerance's max-reduction alone does not guarantee it,
+  # as XLA's max need not propagate NaN.
+  part = partial(_triu, k=-1 if quasi_triangular else 0)
+  def finite(x):
+    x = part(x)
+    ok = (lax.is_finite(lax.real(x)) & lax.is_finite(lax.imag(x))
+          if dtypes.issubdtype(x.dtype, np.complexfloating) else
+          lax.is_finite(x))
+    return lax.reduce_and(ok, (x.ndim - 2, x.ndim - 1))
+  ok = _broadcast_to((finite(a) & finite(b))[..., None, None], y.shape)
+  return lax.select(ok, y, lax.full_like(y, np.nan))
+
+def _sylvester_apply(a, b, y, *, transpose, masks=None):
+  # op(A) Y + Y op(B), reading only the referenced triangles of A and B, or
+  # the entries that masks select (quasi-triangular coefficients). Either
+  # coefficient may be a symbolic zero (a tangent); not both.
+  dot = partial(lax.dot if y.ndim == 2 else lax.batch_matmul,
+                precision=lax.Precision.HIGHEST)
+  if masks is None:
+    part_a, part_b = _triu, _triu
+  else:
+    part = lambda mask, x: lax.select(mask, x, lax.full_like(x, 0))
+    part_a, part_b = partial(part, masks[0]), partial(part, masks[1])
+  out = []
+  if type(a) is not ad_util.Zero:
+    out.append(dot(_T(part_a(a)) if transpose else part_a(a), y))
+  if type(b) is not ad_util.Zero:
+    out.append(dot(y, _T(part_b(b)) if transpose else part_b(b)))
+  return out[0] if len(out) == 1 else out[0] + out[1]
+
+def _sylvester_pivot_tangent(a_dot, b_dot, y):
+  # ḋ_ij = ȧ_ii + ḃ_jj, the tangent of the pivots.
+  da_dot, db_dot = (
+      lax.full_like(y[..., :, 0] if i == 0 else y[..., 0, :], 0)
+      if type(x) is ad_util.Zero else _extract_diagonal(x)
+      for i, x in enumerate((a_dot, b_dot)))
+  return da_dot[..., :, None] + db_dot[..., None, :]
+
+def _sylvester_solve_jvp_rule(primals, tangents, **params):
+  # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
+  # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
+  # constant and Y vanishes on it, so this is exact. (For quasi-triangular
+  # coefficients with singular pairs, the generalized solution is taken in
+  # complex Schur bases that move with A and B, and the rule omits that
+  # motion; it is exact for nonsingular equations.)
+  #
+  # With broadening, the substitution is y_k = g(d_k) r_k with
+  # r = C - S_off(Y), S_off the strictly triangular part of S, and
+  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
+  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
+  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
+  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
+  a, b, c = primals
+  a_dot, b_dot, c_dot = tangents
+  broadening = params["broadening"]
+  masks = ((_sylvester_quasi_mask(a), _sylvester_quasi_mask(b))
+           if params["quasi_triangular"] else None)
+  apply = partial(_sylvester_apply, transpose=params["transpose"],
+                  masks=masks)
+  y = sylvester_solve_p.bind(a, b, c, **params)
+  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
+    rhs, z = c_dot, None
+  elif broadening is None:
+    rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
+  else:
+    d = _extract_diagonal(a)[..., :, None] + _extract_diagonal(b)[..., None, :]
+    d_dot = _sylvester_pivot_tangent(a_dot, b_dot, y)
+    g = _sylvester_inverse_pivots(a, b, **params)
+    d2 = (d * d.conj()).real.astype(d.dtype)
+    g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
+        (d2 + broadening) * (d2 + broadening))
+    z = g_dot * (c - apply(a, b, y) + d * y)
+    rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
+    rhs = rhs - (apply(a, b, z) - d * z)
+  if type(rhs) is ad_util.Zero:
+    return y, rhs
+  y_dot = sylvester_solve_p.bind(a, b, rhs, **params)
+  return y, y_dot if z is None else z + y_dot
+
+def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
+  # The solve is linear in c. Its transpose solves the transposed equation
+  # op(A)^T Z + Z op(B)^T = ct with the same pivots (and the same zeroed
+  # singular components), analogous to triangular_solve's transpose rule.
+  assert not ad.is_undefined_primal(a) and not ad.is_undefined_primal(b)
+  assert ad.is_undefined_primal(c)
+  if type(ct) is ad_util.Zero:
+    return [None, None, ad_util.Zero(c.aval)]
+  return [None, None,
+          sylvester_solve_p.bind(a, b, ct, transpose=not transpose, **params)]
+
+sylvester_solve_p = standard_linalg_primitive(
+    (_float | _complex, _float | _complex, _float | _complex), (2, 2, 2),
+    _sylvester_solve_shape_rule, "sylvester_solve")
+ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
+ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule
+mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
+    _sylvester_solve_impl, multiple_results=False))
 
 
 # Sylvester solve: triangular kernel
