@@ -279,6 +279,25 @@ def _sylvester_cases():
                                   np.array([[5, 6], [7, 8]]),
                                   np.array([[6, 8], [10, 12]])),
          Result(_close(np.eye(2), 1e-10)))
+  yield ("solve_sylvester: bool inputs",
+         lambda: _solve_sylvester(eye2.astype(bool), eye2.astype(bool),
+                                  np.ones((2, 2), bool)),
+         Result(_close(np.full((2, 2), 0.5), 1e-6)))
+  yield ("solve_sylvester: 0x0 A",
+         lambda: _solve_sylvester(np.zeros((0, 0)), eye2, np.zeros((0, 2))),
+         Result(lambda x: x.shape == (0, 2)))
+  yield ("solve_sylvester: 1x1",
+         lambda: _solve_sylvester(np.array([[2.]]), np.array([[3.]]),
+                                  np.array([[10.]])), Result(_close([[2.]])))
+  yield ("solve_sylvester: nearly singular equation",
+         lambda: _solve_sylvester(np.diag([1., 2.]),
+                                  np.diag([-1 + 1e-12, 1.]), np.ones((2, 2))),
+         Result(_all_nan))
+  yield ("solve_sylvester: nearly singular equation, tol=None",
+         lambda: _solve_sylvester(np.diag([1., 2.]),
+                                  np.diag([-1 + 1e-12, 1.]), np.ones((2, 2)),
+                                  tol=None)[0, 0],
+         Result(lambda x: abs(float(x) * (1 - 1 + 1e-12) - 1) < 1e-3))
   yield ("solve_sylvester: singular equation",
          lambda: _solve_sylvester(eye2, -eye2, eye2), Result(_all_nan))
   yield ("solve_sylvester: singular equation, tol=None",
@@ -306,6 +325,25 @@ def _sylvester_cases():
          lambda: jsl.sylvester_solve(eye2 + 0j, eye2 + 0j, eye2 + 0j,
                                      quasi_triangular=True),
          Raises(ValueError, "quasi_triangular=True needs real"))
+  yield ("sylvester_solve: integer a",
+         lambda: jsl.sylvester_solve(eye2.astype(np.int32), eye2, eye2),
+         Raises(TypeError, "argument a must have a floating-point or complex "
+                "dtype, got int32"))
+  yield ("sylvester_solve: bool a",
+         lambda: jsl.sylvester_solve(eye2.astype(bool), eye2, eye2),
+         Raises(TypeError, "argument a must have a floating-point or complex "
+                "dtype, got bool"))
+  yield ("sylvester_solve: 0x0 a",
+         lambda: jsl.sylvester_solve(np.zeros((0, 0)), eye2, np.zeros((0, 2))),
+         Result(lambda x: x.shape == (0, 2)))
+  yield ("sylvester_solve: 1x1",
+         lambda: jsl.sylvester_solve(np.array([[2.]]), np.array([[3.]]),
+                                     np.array([[10.]])), Result(_close([[2.]])))
+  yield ("sylvester_solve: pivot below rtol",
+         lambda: jsl.sylvester_solve(np.diag([1., 2.]),
+                                     np.diag([-1 + 1e-15, 1.]),
+                                     np.ones((2, 2))),
+         Result(_close([[0., 0.5], [1., 1 / 3]])))
   yield ("sylvester_solve: Inf coefficients",
          lambda: jsl.sylvester_solve(INF_2, eye2, eye2), Result(_all_nan))
 

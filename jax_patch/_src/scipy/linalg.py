@@ -410,6 +410,8 @@ def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
                      batch: tuple[int, ...], method: str, rtol: float | None,
                      broadening: float | None) -> Array:
   A, B, C = (jnp.broadcast_to(x, batch + x.shape[-2:]) for x in (A, B, C))
+  if C.size == 0:
+    return jnp.zeros_like(C)
   if method == "eigh":
     A, B = lax_linalg.symmetrize(A), lax_linalg.symmetrize(B)
   factors = _sylvester_factor(A, B, method)
