@@ -215,7 +215,7 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
 
   @jtu.skip_on_flag("jax_enable_x64", False)
   def testExpmGradAtIdentityIsEOnes(self):
-    # The motivating example (issue 4): d sum(e^A) at A = I is e * ones, which
+    # The motivating example: d sum(e^A) at A = I is e * ones, which
     # no eigenvector rule that drops degenerate pairs can produce.
     g = jax.grad(lambda a: jnp.sum(lax_linalg.expm_hermitian(a)))(jnp.eye(3))
     self.assertAllClose(g, np.e * np.ones((3, 3)), atol=1e-14, rtol=1e-14)

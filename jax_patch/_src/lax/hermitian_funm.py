@@ -263,7 +263,7 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
 #
 # with second-order divided differences. Both are smooth in A at repeated
 # eigenvalues, although V is not: this is the point of differentiating the
-# matrix function instead of eigh (issue 4). At A = I, d sum(e^A) = e * ones,
+# matrix function instead of eigh. At A = I, d sum(e^A) = e * ones,
 # but any eigh rule that drops degenerate pairs gives e * I, because it never
 # sees f'.
 #

@@ -324,7 +324,7 @@ mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
 # size. The column kernel compiles to about a third of the blocked one's
 # loops (no layout of the 2 x 2 blocks, no fallback branch), while its n
 # steps of matrix-vector work cost run time as n grows: max(m, n) <=
-# _SYLVESTER_SMALL takes it (see the measurements in benchmarks/sylvester.py).
+# _SYLVESTER_SMALL takes it (the crossover measured on CPU, float64).
 _SYLVESTER_BLOCK_SIZE = 12
 _SYLVESTER_LEAF_SIZE = 2
 _SYLVESTER_SMALL = 100

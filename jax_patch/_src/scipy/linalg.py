@@ -493,7 +493,7 @@ def _real_if(x: Array, dtype) -> Array:
 # Why a rule of its own rather than the derivatives of Cholesky, triangular
 # solves and eigh through the reduction above, which are exact too (the
 # b-metric projectors are smooth functions of L and of the projectors of C)
-# and need no code: measured (issue 12; float64 and complex128, n = 8, b of
+# and need no code: measured (float64 and complex128, n = 8, b of
 # condition number 30, a threefold cluster split by 0 to 1e-3 of the
 # spread, 20 problems each) the two are equally accurate: first
 # derivatives of density matrices and cluster eigenvalue sums to <= 6e-15
@@ -505,7 +505,7 @@ def _real_if(x: Array, dtype) -> Array:
 # the rules of Cholesky and of three triangular solves: jit(grad) of a
 # density matrix costs 1.9-2.7x a plain eigh gradient, against 1.3-1.5x
 # for this rule, whose backward pass is five products with z
-# (benchmarks/eigh_generalized.py, float64, n = 64, 256 and 1024, CPU).
+# (float64, n = 64, 256 and 1024, CPU).
 
 _dot = partial(jnp.matmul, precision=lax.Precision.HIGHEST)
 
