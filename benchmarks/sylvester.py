@@ -28,12 +28,16 @@ OPENBLAS_NUM_THREADS=1 (the script re-runs itself for each):
 
   first call: seconds from the first call to its result in a fresh process
       (after imports and input creation), ours and stock: tracing,
-      lowering, compilation and one run;
+      lowering, compilation and one run; "1st warm" is ours again in a
+      process that has already run one small LAPACK-backed op (jaxlib's
+      lazy setup, about 0.3 s, which any first LAPACK call pays);
   compile:    seconds of jax.jit(f).lower(a, b, c).compile() in a process
       whose JAX is already initialized, ours and stock;
   steady:     milliseconds per call, best of --repeats rounds in which each
       function runs consecutive calls for 0.3 s (see _time), and the ratios
-      ours/scipy and ours/stock.
+      ours/scipy, schur/scipy (the two real Schur decompositions alone,
+      jax.lax.linalg.schur of a and of b in one jit: a floor for any solve
+      that computes them) and ours/stock.
 
 With --factored, also one solve with reused factors: the triangular kernel
 alone on real triangular factors (vs dtrsyl), on the real Schur forms (quasi,
@@ -72,6 +76,10 @@ rng = np.random.default_rng(0)
 a, b = (rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)
         for _ in range(2))
 c = rng.standard_normal((n, n))
+if sys.argv[3] == "warm":
+  # JAX's one-time LAPACK setup (jaxlib imports scipy.linalg on the first
+  # lowering of a LAPACK call, about 0.3 s), paid by any first LAPACK call.
+  jax.block_until_ready(jax.numpy.linalg.inv(np.eye(2)))
 t0 = time.perf_counter()
 jax.block_until_ready(solve_sylvester(a, b, c))
 print(time.perf_counter() - t0)
@@ -82,9 +90,10 @@ def _load():
   return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _first_call(n, which):
+def _first_call(n, which, warm=False):
   out = subprocess.run(
-      [sys.executable, "-c", _FIRST_CALL, str(n), which], check=True,
+      [sys.executable, "-c", _FIRST_CALL, str(n), which,
+       "warm" if warm else "cold"], check=True,
       capture_output=True, text=True, env=os.environ.copy())
   return float(out.stdout.split()[-1])
 
@@ -156,13 +165,19 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
   a, b, c = _inputs(n)
   do_stock = n <= args.max_stock_n
   first = {"ours": _first_call(n, "ours"),
-           "stock": _first_call(n, "stock") if do_stock else np.nan}
+           "stock": _first_call(n, "stock") if do_stock else np.nan,
+           "warm": _first_call(n, "ours", warm=True)}
   comp = {"ours": _compile_seconds(jax, ours_fn, a, b, c),
           "stock": (_compile_seconds(jax, stock_fn, a, b, c) if do_stock else
                     np.nan)}
   ours = _compile(jax, ours_fn, a, b, c)
+  # The two real Schur decompositions alone: a floor for any solve that
+  # computes them, SciPy's included.
+  schur2 = _compile(jax, lambda a, b: (jax.lax.linalg.schur(a),
+                                       jax.lax.linalg.schur(b)), a, b)
   fns = {"ours": lambda: ours(a, b, c),
-         "scipy": lambda: scipy.linalg.solve_sylvester(a, b, c)}
+         "scipy": lambda: scipy.linalg.solve_sylvester(a, b, c),
+         "schur2": lambda: schur2(a, b)}
   x = scipy.linalg.solve_sylvester(a, b, c)
   err = np.abs(np.asarray(ours(a, b, c)) - x).max() / np.abs(x).max()
   t = _time(fns, args.repeats)
@@ -176,9 +191,11 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
   else:
     t["stock"] = np.nan
   s = t["scipy"]
-  print(f"{n:5d} {first['ours']:8.2f} {first['stock']:8.2f} "
+  print(f"{n:5d} {first['ours']:8.2f} {first['warm']:8.2f} "
+        f"{first['stock']:8.2f} "
         f"{comp['ours']:8.2f} {comp['stock']:8.2f} {_ms(t['ours'])} "
         f"{_ms(s)} {_ms(t['stock'])} {t['ours'] / s:8.2f} "
+        f"{t['schur2'] / s:8.2f} "
         f"{t['ours'] / t['stock']:8.3f} {err:8.1e}", flush=True)
 
 
@@ -257,9 +274,10 @@ def _run(args):
         f"{_load()}, best of {args.repeats}")
   print("Full solve A X + X B = C, float64, m = n: first call and compile in "
         "s, steady state in ms per call")
-  print(f"{'n':>5s} {'1st ours':>8s} {'1st stk':>8s} {'cmp ours':>8s} "
+  print(f"{'n':>5s} {'1st ours':>8s} {'1st warm':>8s} {'1st stk':>8s} "
+        f"{'cmp ours':>8s} "
         f"{'cmp stk':>8s} {'ours':>9s} {'scipy':>9s} {'stock':>9s} "
-        f"{'ours/sp':>8s} {'ours/stk':>8s} {'rel err':>8s}")
+        f"{'ours/sp':>8s} {'schur/sp':>8s} {'ours/stk':>8s} {'rel err':>8s}")
   for n in args.sizes:
     _full_solve_row(n, args, patch_linalg.solve_sylvester, stock_fn)
   if args.factored:

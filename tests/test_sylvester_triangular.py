@@ -291,15 +291,21 @@ def _quasi_real(a, b, c):
   return np.asarray(y)
 
 
-def _quasi_complex(a, b, c):
+def _quasi_complex(a, b, c, dense=False):
   # The complex Schur column solve alone, with the default tolerance.
   def solve(a, b, c):
     ab = st._sylvester_quasi_stack(a, b)
     tol = max(c.shape[-2:]) * jnp.finfo(c.dtype).eps * (
         jnp.abs(ab[0]).max((-2, -1)) + jnp.abs(ab[1]).max((-2, -1)))
     return st._sylvester_quasi_complex_solve(
-        ab, c, jnp.broadcast_to(tol[..., None, None], c.shape))
+        ab, c, jnp.broadcast_to(tol[..., None, None], c.shape), dense=dense)
   return np.asarray(jax.jit(solve)(a, b, c))
+
+
+def _quasi_complex_dense(a, b, c):
+  # The same with the rotations as dense products (the blocked path's
+  # fallback).
+  return _quasi_complex(a, b, c, dense=True)
 
 
 def _quasi_dispatch(a, b, c):
@@ -308,6 +314,7 @@ def _quasi_dispatch(a, b, c):
 
 
 _QUASI_PATHS = {"real": _quasi_real, "complex": _quasi_complex,
+                "complex_dense": _quasi_complex_dense,
                 "dispatch": _quasi_dispatch}
 
 
@@ -354,7 +361,7 @@ def test_bump_layout(pattern):
   assert not bool(fits)
 
 
-@pytest.mark.parametrize("path", ["real", "complex"])
+@pytest.mark.parametrize("path", ["real", "complex", "complex_dense"])
 @pytest.mark.parametrize(
     "shape,dtype",
     [((1, 1), np.float64), ((2, 3), np.float32), ((5, 2), np.float64),
@@ -376,7 +383,7 @@ def test_quasi_against_scipy(shape, dtype, path):
   assert err < _tol(dtype, m, n), err
 
 
-@pytest.mark.parametrize("path", ["real", "complex"])
+@pytest.mark.parametrize("path", ["real", "complex", "complex_dense"])
 def test_quasi_batched(path):
   rng = np.random.default_rng(7)
   batch, m, n = (2, 3), 9, 14

@@ -29,7 +29,8 @@ from jax._src.lax import linalg
 from jax._src.lax import slicing
 from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (
-    _T, _broadcast_to, _extract_diagonal, _triu, standard_linalg_primitive)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu,
+    standard_linalg_primitive)
 from jax._src.typing import Array, ArrayLike
 
 
@@ -328,6 +329,11 @@ mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
 _SYLVESTER_BLOCK_SIZE = 12
 _SYLVESTER_LEAF_SIZE = 2
 _SYLVESTER_SMALL = 100
+# Up to this size, the fallback of the blocked real quasi-triangular solve
+# (_sylvester_quasi_complex_solve) applies its rotations as dense products:
+# quicker to compile, while their O(n^3) cost stays below that of the
+# column solve they surround.
+_SYLVESTER_DENSE_ROTATIONS = 512
 
 
 def _sylvester_swap(x: Array, i: int, j: int) -> Array:
@@ -1055,25 +1061,62 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   return t, _sylvester_rotate(z, q, left=False, adjoint=True)
 
 
-def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array) -> Array:
+def _sylvester_dense_rotation(q: Array) -> Array:
+  """The matrix Q [..., n, n] of the diagonals q from _real_schur_rotation."""
+  nb = q.ndim - 2
+  n = q.shape[-1]
+  shape = (*q.shape[:nb], n, n)
+  i = lax.broadcasted_iota(np.int32, shape, nb)
+  j = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  lo, dg, up = (lax.broadcast_in_dim(
+      slicing.index_in_dim(q, k, nb, keepdims=False), shape,
+      (*range(nb), nb)) for k in range(3))
+  return lax.select(i == j, dg, lax.select(
+      j == i + 1, up, lax.select(i == j + 1, lo, lax.full_like(dg, 0))))
+
+
+def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
+                                   dense: bool = False) -> Array:
   """_sylvester_quasi_solve in the complex Schur bases, column by column.
 
   ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
-  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances.
+  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances. With
+  dense, the rotations are applied as dense products.
   """
   # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
   # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
   # are at most tol dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its
   # conjugate are the generalized solutions in the bases Q and conj(Q), and
   # their mean is real.
+  #
+  # The rotations cost O(n^2) as elementwise operations on the diagonals of
+  # Q, but XLA:CPU compiles each of their fused loops separately; as dense
+  # products, O(n^3), they compile in less time (measured at n = 300: 0.32
+  # to 0.33 s against 0.43 to 0.63 s for this function, over two runs), which
+  # suits the rarely taken fallback of _sylvester_quasi_solve up to
+  # _SYLVESTER_DENSE_ROTATIONS.
   *batch, m, n = c.shape
   nb = len(batch)
-  rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
-                                                  adjoint=adj)
-  t, q = _real_schur_complex_form(ab)
-  (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
-                             _sylvester_unstack(q, i, k, 1))
-                            for i, k in ((0, m), (1, n)))
+  if dense:
+    q = _sylvester_dense_rotation(_real_schur_rotation(ab))
+    dot = partial(lax.batch_matmul, precision=lax.Precision.HIGHEST)
+    q_h = _H(q)
+    t = _triu(dot(dot(q, lax.convert_element_type(ab, q.dtype)), q_h))
+    (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
+                               _sylvester_unstack(q, i, k, 2))
+                              for i, k in ((0, m), (1, n)))
+    dot = partial(lax.dot if nb == 0 else lax.batch_matmul,
+                  precision=lax.Precision.HIGHEST)
+    rot = lambda x, q, left, adj: (
+        dot(_H(q) if adj else q, x) if left else
+        dot(x, _H(q) if adj else q))
+  else:
+    rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
+                                                    adjoint=adj)
+    t, q = _real_schur_complex_form(ab)
+    (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
+                               _sylvester_unstack(q, i, k, 1))
+                              for i, k in ((0, m), (1, n)))
   f = rot(rot(lax.convert_element_type(c, t.dtype), q_a, True, False),
           q_b, False, True)
   d = (lax.broadcast_in_dim(_sylvester_diag(t_a, 0), (*batch, m, n),
@@ -1154,5 +1197,6 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
       lambda ab, c: _sylvester_quasi_triangular_solve(
           _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
           layout_a, layout_b),
-      lambda ab, c: _sylvester_quasi_complex_solve(ab, c, tol),
+      lambda ab, c: _sylvester_quasi_complex_solve(
+          ab, c, tol, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
       ab, c)

@@ -432,9 +432,15 @@ def _sylvester_nearly_singular(factors: SylvesterFactors, tol: Array
   # Whether some |λ_i(A) + λ_j(B)| < tol, broadcast to the solution's shape.
   t_a, _, t_b, _, _, _ = factors.arrays
   if factors.method == "schur":
-    t_a, t_b = (lax_sylvester._real_schur_eigenvalues(t)
-                if not dtypes.issubdtype(t.dtype, np.complexfloating) else
-                t.diagonal(axis1=-2, axis2=-1) for t in (t_a, t_b))
+    if dtypes.issubdtype(t_a.dtype, np.complexfloating):
+      t_a, t_b = (t.diagonal(axis1=-2, axis2=-1) for t in (t_a, t_b))
+    else:
+      # The eigenvalues of both real Schur forms in one pass, on the stack
+      # that sylvester_solve builds too (XLA computes it once).
+      m, n = t_a.shape[-1], t_b.shape[-1]
+      lam = lax_sylvester._real_schur_eigenvalues(
+          lax_sylvester._sylvester_quasi_stack(t_a, t_b))
+      t_a, t_b = lam[0, ..., :m], lam[1, ..., :n]
   dtype = np.result_type(t_a.dtype, t_b.dtype)
   d = abs(t_a.astype(dtype)[..., :, None] + t_b.astype(dtype)[..., None, :])
   singular = jnp.any(d < tol, axis=(-2, -1), keepdims=True)
