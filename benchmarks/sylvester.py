@@ -30,7 +30,9 @@ OPENBLAS_NUM_THREADS=1 (the script re-runs itself for each):
       (after imports and input creation), ours and stock: tracing,
       lowering, compilation and one run; "1st warm" is ours again in a
       process that has already run one small LAPACK-backed op (jaxlib's
-      lazy setup, about 0.3 s, which any first LAPACK call pays);
+      lazy setup, about 0.3 s, which any first LAPACK call pays), and
+      "1st cach" ours in a process whose JAX persistent compilation cache
+      (jax_compilation_cache_dir) holds the solve from an earlier process;
   compile:    seconds of jax.jit(f).lower(a, b, c).compile() in a process
       whose JAX is already initialized, ours and stock;
   steady:     milliseconds per call, best of --repeats rounds in which each
@@ -55,6 +57,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -66,6 +69,11 @@ _FIRST_CALL = """
 import sys, time
 import jax
 jax.config.update("jax_enable_x64", True)
+if sys.argv[3].startswith("cache="):
+  # JAX's persistent compilation cache, on for every compilation.
+  jax.config.update("jax_compilation_cache_dir", sys.argv[3][6:])
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 import numpy as np
 if sys.argv[2] == "ours":
   from jax_patch.scipy.linalg import solve_sylvester
@@ -90,12 +98,19 @@ def _load():
   return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _first_call(n, which, warm=False):
+def _first_call(n, which, mode="cold"):
   out = subprocess.run(
-      [sys.executable, "-c", _FIRST_CALL, str(n), which,
-       "warm" if warm else "cold"], check=True,
+      [sys.executable, "-c", _FIRST_CALL, str(n), which, mode], check=True,
       capture_output=True, text=True, env=os.environ.copy())
   return float(out.stdout.split()[-1])
+
+
+def _first_call_cached(n):
+  # A first call whose compilation JAX's persistent cache already holds,
+  # from a previous process: the cost of a shape seen in an earlier run.
+  with tempfile.TemporaryDirectory() as cache:
+    _first_call(n, "ours", f"cache={cache}")
+    return _first_call(n, "ours", f"cache={cache}")
 
 
 def _time(fns, repeats, block_s=0.3, min_calls=3):
@@ -166,7 +181,8 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
   do_stock = n <= args.max_stock_n
   first = {"ours": _first_call(n, "ours"),
            "stock": _first_call(n, "stock") if do_stock else np.nan,
-           "warm": _first_call(n, "ours", warm=True)}
+           "warm": _first_call(n, "ours", "warm"),
+           "cached": _first_call_cached(n)}
   comp = {"ours": _compile_seconds(jax, ours_fn, a, b, c),
           "stock": (_compile_seconds(jax, stock_fn, a, b, c) if do_stock else
                     np.nan)}
@@ -192,6 +208,7 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
     t["stock"] = np.nan
   s = t["scipy"]
   print(f"{n:5d} {first['ours']:8.2f} {first['warm']:8.2f} "
+        f"{first['cached']:8.2f} "
         f"{first['stock']:8.2f} "
         f"{comp['ours']:8.2f} {comp['stock']:8.2f} {_ms(t['ours'])} "
         f"{_ms(s)} {_ms(t['stock'])} {t['ours'] / s:8.2f} "
@@ -274,7 +291,8 @@ def _run(args):
         f"{_load()}, best of {args.repeats}")
   print("Full solve A X + X B = C, float64, m = n: first call and compile in "
         "s, steady state in ms per call")
-  print(f"{'n':>5s} {'1st ours':>8s} {'1st warm':>8s} {'1st stk':>8s} "
+  print(f"{'n':>5s} {'1st ours':>8s} {'1st warm':>8s} {'1st cach':>8s} "
+        f"{'1st stk':>8s} "
         f"{'cmp ours':>8s} "
         f"{'cmp stk':>8s} {'ours':>9s} {'scipy':>9s} {'stock':>9s} "
         f"{'ours/sp':>8s} {'schur/sp':>8s} {'ours/stk':>8s} {'rel err':>8s}")
