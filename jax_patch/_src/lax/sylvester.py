@@ -329,11 +329,16 @@ mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
 _SYLVESTER_BLOCK_SIZE = 12
 _SYLVESTER_LEAF_SIZE = 2
 _SYLVESTER_SMALL = 100
-# Up to this size, the fallback of the blocked real quasi-triangular solve
-# (_sylvester_quasi_complex_solve) applies its rotations as dense products:
-# quicker to compile, while their O(n^3) cost stays below that of the
-# column solve they surround.
+# _sylvester_quasi_complex_solve applies its rotations as dense products,
+# which compile in less time than the elementwise ones, up to these sizes:
+# as the fallback of the blocked real quasi-triangular solve, while their
+# O(n^3) cost stays below that of the column solve they surround; as the
+# small solve, where they cost no measurable time per call (measured with
+# one thread, full solve, interleaved blocks: 0.99x the elementwise
+# rotations' time at n = 10 and 20, 1.07x at n = 30 and 50; compile 0.11 s
+# less at n = 20).
 _SYLVESTER_DENSE_ROTATIONS = 512
+_SYLVESTER_DENSE_ROTATIONS_SMALL = 24
 
 
 def _sylvester_swap(x: Array, i: int, j: int) -> Array:
@@ -1092,9 +1097,8 @@ def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
   # The rotations cost O(n^2) as elementwise operations on the diagonals of
   # Q, but XLA:CPU compiles each of their fused loops separately; as dense
   # products, O(n^3), they compile in less time (measured at n = 300: 0.32
-  # to 0.33 s against 0.43 to 0.63 s for this function, over two runs), which
-  # suits the rarely taken fallback of _sylvester_quasi_solve up to
-  # _SYLVESTER_DENSE_ROTATIONS.
+  # to 0.33 s against 0.43 to 0.63 s for this function, over two runs); see
+  # _SYLVESTER_DENSE_ROTATIONS for where they are used.
   *batch, m, n = c.shape
   nb = len(batch)
   if dense:
@@ -1175,7 +1179,8 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
                               (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
   if max(m, n) <= _SYLVESTER_SMALL:
-    return _sylvester_quasi_complex_solve(ab, c, tol)
+    return _sylvester_quasi_complex_solve(
+        ab, c, tol, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
   size_a, size_b = _sylvester_quasi_sizes(m, n)
   pos, src, _ = _sylvester_bump_layout(ab, max(size_a, size_b))
   # The rows of the padding come last, as dummies (index m or n).
