@@ -303,8 +303,8 @@ def _quasi_complex(a, b, c, dense=False):
 
 
 def _quasi_complex_dense(a, b, c):
-  # The same with the rotations as dense products (the blocked path's
-  # fallback).
+  # The same with the rotations as dense products (the small solve up to
+  # _SYLVESTER_DENSE_ROTATIONS_SMALL, and the blocked path's fallback).
   return _quasi_complex(a, b, c, dense=True)
 
 

@@ -1103,9 +1103,9 @@ def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
   nb = len(batch)
   if dense:
     q = _sylvester_dense_rotation(_real_schur_rotation(ab))
-    dot = partial(lax.batch_matmul, precision=lax.Precision.HIGHEST)
-    q_h = _H(q)
-    t = _triu(dot(dot(q, lax.convert_element_type(ab, q.dtype)), q_h))
+    stack_dot = partial(lax.batch_matmul, precision=lax.Precision.HIGHEST)
+    t = _triu(stack_dot(stack_dot(q, lax.convert_element_type(ab, q.dtype)),
+                        _H(q)))
     (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
                                _sylvester_unstack(q, i, k, 2))
                               for i, k in ((0, m), (1, n)))
