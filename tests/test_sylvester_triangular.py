@@ -298,7 +298,8 @@ def _quasi_complex(a, b, c, dense=False):
     tol = max(c.shape[-2:]) * jnp.finfo(c.dtype).eps * (
         jnp.abs(ab[0]).max((-2, -1)) + jnp.abs(ab[1]).max((-2, -1)))
     return st._sylvester_quasi_complex_solve(
-        ab, c, jnp.broadcast_to(tol[..., None, None], c.shape), dense=dense)
+        ab, c, jnp.broadcast_to(tol[..., None, None], c.shape),
+        st._real_schur_rotation(ab), dense=dense)
   return np.asarray(jax.jit(solve)(a, b, c))
 
 
@@ -478,6 +479,19 @@ def test_real_schur_eigenvalues_and_rotations():
   lam = np.asarray(jax.jit(st._real_schur_eigenvalues)(t))
   t_c, z_c = jax.jit(st._real_schur_to_complex)(t, np.eye(n))
   np.testing.assert_allclose(lam, np.diag(t_c), rtol=0, atol=1e-13)
+  # Against LAPACK, pair by pair: the eigenvalues of each diagonal block in
+  # the order of the diagonal, the one with positive imaginary part first
+  # (as LAPACK's dgees orders a pair).
+  k = 0
+  for size in (1, 2, 2, 1, 2):
+    w = np.linalg.eigvals(t[k:k + size, k:k + size])
+    w = w[np.argsort(-w.imag)]
+    np.testing.assert_allclose(lam[k:k + size], w, rtol=0, atol=1e-13)
+    k += size
+  # Q t Q^H is upper triangular and similar to t.
+  np.testing.assert_allclose(np.tril(np.asarray(t_c), -1), 0, atol=0)
+  np.testing.assert_allclose(np.asarray(z_c) @ np.asarray(t_c) @
+                             np.conj(np.asarray(z_c)).T, t, atol=1e-13)
   # z_c = Q^H for the Q of _real_schur_rotation.
   q = np.conj(np.asarray(z_c)).T
   diagonals = jax.jit(st._real_schur_rotation)(t)

@@ -213,12 +213,15 @@ class SylvesterSolveTest(jtu.JaxTestCase):
       dtype=float_types,
       n=[4, 120],
       quasi_triangular=[False, True],
+      transpose=[False, True],
       bad=[np.inf, np.nan],
   )
-  def testNonFiniteCoefficientsGiveNan(self, dtype, n, quasi_triangular, bad):
+  def testNonFiniteCoefficientsGiveNan(self, dtype, n, quasi_triangular,
+                                       transpose, bad):
     # Per batch element: a coefficient that is not finite makes that
     # element's solution all NaN, rather than silently finite, on the small
-    # and the blocked paths (n = 120), triangular and quasi-triangular.
+    # and the blocked paths (n = 120), triangular and quasi-triangular, for
+    # the equation and its transpose.
     rng = self.rng()
     make = _real_schur if quasi_triangular else _triangular
     a, b = make(rng, (3,), n, dtype), make(rng, (3,), 3, dtype)
@@ -226,7 +229,7 @@ class SylvesterSolveTest(jtu.JaxTestCase):
     a[0, 0, n - 1] = bad
     b[1, 1, 1] = bad
     y = np.asarray(lax_linalg.sylvester_solve(
-        a, b, c, quasi_triangular=quasi_triangular))
+        a, b, c, quasi_triangular=quasi_triangular, transpose=transpose))
     self.assertTrue(np.all(np.isnan(y[:2])))
     self.assertTrue(np.all(np.isfinite(y[2])))
 

@@ -215,7 +215,14 @@ def _sylvester_solve_impl(a, b, c, *, quasi_triangular, transpose, rtol,
           if dtypes.issubdtype(x.dtype, np.complexfloating) else
           lax.is_finite(x))
     return lax.reduce_and(ok, (x.ndim - 2, x.ndim - 1))
-  ok = _broadcast_to((finite(a) & finite(b))[..., None, None], y.shape)
+  if quasi_triangular:
+    # Both at once, on the stack the solve built (one reduction to compile;
+    # the zeros that pad the smaller are finite).
+    ok = lax.reduce_and(finite(_sylvester_quasi_stack(
+        *((b, a) if transpose else (a, b)), mask=False)), (0,))
+  else:
+    ok = finite(a) & finite(b)
+  ok = _broadcast_to(ok[..., None, None], y.shape)
   return lax.select(ok, y, lax.full_like(y, np.nan))
 
 def _sylvester_apply(a, b, y, *, transpose, masks=None):
@@ -631,21 +638,29 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
 
   def body(d, carry):
     h, ra = carry
-    rhs = slicing.dynamic_index_in_dim(cs, d, axis=nb + 1, keepdims=False)
+    # d is in range: no wrapping of negative indices (fewer fused loops).
+    rhs = slicing.dynamic_index_in_dim(cs, d, axis=nb + 1, keepdims=False,
+                                       allow_negative_indices=False)
     if r > 1:
       rhs = rhs - _sylvester_panel_dot(
           a_row, ra.reshape(*batch, r, (r - 1) * s, s2), dtype)
     if q > 1:
-      hw = slicing.dynamic_slice_in_dim(h, d, q - 1, axis=nb + 2)
-      bw = slicing.dynamic_slice_in_dim(b_col, d, r, axis=nb)
+      hw = slicing.dynamic_slice_in_dim(h, d, q - 1, axis=nb + 2,
+                                        allow_negative_indices=False)
+      bw = slicing.dynamic_slice_in_dim(b_col, d, r, axis=nb,
+                                        allow_negative_indices=False)
       rhs = rhs - _sylvester_panel_dot(
           hw.reshape(*batch, r, s2, (q - 1) * s), bw, dtype)
     y = _sylvester_block_solve(
-        a_diag, slicing.dynamic_slice_in_dim(b_diag, d, r, axis=nb), rhs,
-        slicing.dynamic_index_in_dim(pivots_s, d, axis=nb + 1,
-                                     keepdims=False), quasi)
+        a_diag, slicing.dynamic_slice_in_dim(b_diag, d, r, axis=nb,
+                                             allow_negative_indices=False),
+        rhs, slicing.dynamic_index_in_dim(pivots_s, d, axis=nb + 1,
+                                          keepdims=False,
+                                          allow_negative_indices=False),
+        quasi)
     h = slicing.dynamic_update_index_in_dim(
-        h, _sylvester_split_complex(y, -2), d + q - 1, axis=nb + 2)
+        h, _sylvester_split_complex(y, -2), d + q - 1, axis=nb + 2,
+        allow_negative_indices=False)
     if r > 1:
       # The next step needs Y[K + 1 + r - 1 - i, L_K + 1]: drop the oldest
       # block, append this step's, and move every row up one block.
@@ -686,7 +701,9 @@ def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
     return _sylvester_flipped(_sylvester_column_solve, a, b, c, inv_diag)
   a = _triu(a, 1)
   dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
-  column = lambda x, j: slicing.dynamic_slice_in_dim(x, j, 1, axis=nb + 1)
+  # j is in range: no wrapping of negative indices (a fused loop less).
+  column = lambda x, j: slicing.dynamic_slice_in_dim(
+      x, j, 1, axis=nb + 1, allow_negative_indices=False)
 
   def body(j, y):
     r = column(c, j) - lax.dot_general(y, column(b, j), dims,
@@ -694,7 +711,8 @@ def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
     inv_j = column(inv_diag, j)
     y_j = linalg.triangular_solve(inv_j * a, inv_j * r, left_side=True,
                                   lower=False, unit_diagonal=True)
-    return slicing.dynamic_update_slice_in_dim(y, y_j, j, axis=nb + 1)
+    return slicing.dynamic_update_slice_in_dim(y, y_j, j, axis=nb + 1,
+                                               allow_negative_indices=False)
 
   return control_flow.fori_loop(0, n, body, lax.full_like(c, 0))
 
@@ -910,15 +928,21 @@ def _sylvester_diagonal_entries(t: Array, offsets) -> list[Array]:
                                axis=nb) for k in starts]
 
 
-def _sylvester_bumps(t: Array) -> Array:
-  """[..., n] flags: whether a 2 x 2 diagonal block starts at row k."""
+def _sylvester_bumps(t: Array, offset: int = 0) -> Array:
+  """[..., n] flags: whether a 2 x 2 diagonal block starts at row k + offset."""
   # Whether t[k+1, k] is a bump: subdiagonal entries that are zero to working
   # precision relative to their diagonal neighbours are not. A real Schur
   # form has no adjacent bumps; if given some, the first of each run is kept.
+  # The entries at rows k + offset - 1 and k + offset are read directly,
+  # rather than the flags of row k shifted: each shift is a pad, which XLA
+  # compiles as a loop of its own.
   eps = dtypes.finfo(t.dtype).eps
-  a, c, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 0), (1, 1)])
-  bump = lax.abs(c) > eps * (lax.abs(a) + lax.abs(d))
-  return bump & ~_sylvester_shift_down(bump, False)
+  k = offset
+  a0, c0, d0, a, c, d = _sylvester_diagonal_entries(
+      t, [(k - 1, k - 1), (k, k - 1), (k, k), (k, k), (k + 1, k),
+          (k + 1, k + 1)])
+  bump = lambda a, c, d: lax.abs(c) > eps * (lax.abs(a) + lax.abs(d))
+  return bump(a, c, d) & ~bump(a0, c0, d0)
 
 
 def _sylvester_quasi_mask(t: Array) -> Array:
@@ -932,45 +956,32 @@ def _sylvester_quasi_mask(t: Array) -> Array:
   return (rows <= cols) | ((rows == cols + 1) & bump)
 
 
-def _sylvester_shift_down(v: Array, fill) -> Array:
-  """[..., n] -> [..., n]: v[i - 1] at i, fill at 0."""
-  nb = v.ndim - 1
-  return lax.pad(slicing.slice_in_dim(v, 0, v.shape[-1] - 1, axis=nb),
-                 lax._const(v, fill), [(0, 0, 0)] * nb + [(1, 0, 0)])
+def _real_schur_shifts(t: Array, offset: int = 0) -> tuple[Array, ...]:
+  """The 2 x 2 block at rows (k, k+1), k = i + offset, of a real Schur form.
 
-
-def _real_schur_shifts(t: Array) -> tuple[Array, ...]:
-  """The 2 x 2 block at rows (k, k+1) of a real Schur form, as [..., n].
-
-  Returns (bump, a, c, mu_re, mu_im) in real arithmetic: whether a bump
-  starts at row k, and for the block [[a, b], [c, d]], a, c and the real and
-  imaginary parts of mu = lam - d, lam = (a + d) / 2 + sqrt(((a - d) / 2)^2
-  + b c) its eigenvalue (the other one is a + d - lam).
+  Returns (bump, a, c, mu_re, mu_im) as [..., n] (index i) in real
+  arithmetic: whether a bump starts at row k, and for the block
+  [[a, b], [c, d]], a, c and the real and imaginary parts of mu = lam - d,
+  lam = (a + d) / 2 + sqrt(((a - d) / 2)^2 + b c) its eigenvalue (the other
+  one is a + d - lam). Entries outside t are zero (no bump there).
   """
-  a, b, c, d = _sylvester_diagonal_entries(t, [(0, 0), (0, 1), (1, 0),
-                                               (1, 1)])
+  k = offset
+  a, b, c, d = _sylvester_diagonal_entries(t, [(k, k), (k, k + 1),
+                                               (k + 1, k), (k + 1, k + 1)])
   half = (a - d) / 2
   disc = half * half + b * c
   # sqrt(disc) as a real root or an imaginary one, without complex sqrt.
   root = lax.sqrt(lax.abs(disc))
   is_real = disc >= 0
   zero = lax.full_like(root, 0)
-  return (_sylvester_bumps(t), a, c, half + lax.select(is_real, root, zero),
+  return (_sylvester_bumps(t, k), a, c, half + lax.select(is_real, root, zero),
           lax.select(is_real, zero, root))
 
 
 def _real_schur_eigenvalues(t: Array) -> Array:
   """The eigenvalues of a real Schur form t, in the order of its diagonal."""
-  # lam = d + mu (_real_schur_shifts) at the first row of each bump, and
-  # a + d - lam at the second (its conjugate for a complex pair); the
-  # diagonal entry elsewhere.
-  first, a, _, mu_re, mu_im = _real_schur_shifts(t)
-  diag, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 1)])
-  down = lambda x: _sylvester_shift_down(x, 0)
-  re = lax.select(first, d + mu_re,
-                  lax.select(down(first), down(a - mu_re), diag))
-  im = lax.select(first, mu_im, down(-mu_im))
-  return lax.complex(re, im)
+  return slicing.index_in_dim(_real_schur_terms(t), 3, t.ndim - 2,
+                              keepdims=False)
 
 
 def _real_schur_rotation(t: Array) -> Array:
@@ -980,6 +991,11 @@ def _real_schur_rotation(t: Array) -> Array:
   as its three diagonals in one complex array [..., 3, n]: Q[i, i - 1],
   Q[i, i] and Q[i, i + 1] (zero outside Q).
   """
+  return slicing.slice_in_dim(_real_schur_terms(t), 0, 3, axis=t.ndim - 2)
+
+
+def _real_schur_terms(t: Array) -> Array:
+  """[..., 4, n]: the diagonals of Q (_real_schur_rotation), eigenvalues."""
   # As scipy.linalg.rsf2csf: for each 2 x 2 bump [[a, b], [c, d]] at rows
   # (k, k+1) of the quasi-triangular t, with eigenvalue lam and
   #   mu = lam - d,  rho = hypot(|mu|, c),  G = [[conj(mu), c], [-c, mu]] / rho,
@@ -989,28 +1005,44 @@ def _real_schur_rotation(t: Array) -> Array:
   # They are therefore all applied at once as one block diagonal Q with 2 x 2
   # blocks G, in O(n^2) with no loop (a fori_loop over the bumps, as
   # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step). The
-  # coefficients are computed in real arithmetic: XLA expands complex
-  # division and square roots into many operations, each costing compile
-  # time.
+  # eigenvalues are lam = d + mu at the first row of each bump and
+  # a + d - lam = a - mu at the second (the conjugate for a complex pair),
+  # the diagonal entry elsewhere.
+  #
+  # Each fused loop costs compile time (see _SYLVESTER_SMALL), so this is
+  # written for few of them: the coefficients are computed in real
+  # arithmetic (XLA expands complex division and square roots into many
+  # operations), the terms of the bump one row up are computed again at
+  # offset -1 rather than shifted (each shift is a pad, a loop of its own),
+  # and the results are one array behind a barrier, which the eigenvalues
+  # and the rotations both read (computed once). XLA still gives the square
+  # roots, which have several readers, loops of their own.
   nb = t.ndim - 2
-  bump, _, c, mu_re, mu_im = _real_schur_shifts(t)
-  one, zero = lax.full_like(c, 1), lax.full_like(c, 0)
-  inv_rho = one / lax.sqrt(mu_re * mu_re + mu_im * mu_im + c * c)
-  cs = lax.complex(lax.select(bump, mu_re * inv_rho, one),
-                   lax.select(bump, mu_im * inv_rho, zero))
-  sn = lax.complex(lax.select(bump, c * inv_rho, zero), zero)
+
+  def rotation(offset):
+    # The terms of the bump starting at row i + offset: whether there is
+    # one, the rotation's (cs, sn), and a, mu_re and mu_im.
+    bump, a, c, mu_re, mu_im = _real_schur_shifts(t, offset)
+    one, zero = lax.full_like(c, 1), lax.full_like(c, 0)
+    inv_rho = one / lax.sqrt(mu_re * mu_re + mu_im * mu_im + c * c)
+    cs = lax.complex(lax.select(bump, mu_re * inv_rho, one),
+                     lax.select(bump, mu_im * inv_rho, zero))
+    sn = lax.complex(lax.select(bump, c * inv_rho, zero), zero)
+    return bump, cs, sn, a, mu_re, mu_im
+
   # Q[k, k] = conj(cs_k), Q[k+1, k+1] = cs_k, Q[k, k+1] = sn_k and
   # Q[k+1, k] = -sn_k for each bump k, the identity elsewhere.
-  # One array behind a barrier: computed once, in one loop, and read by the
-  # rotations (without it XLA recomputes parts of it in each).
-  diagonals = [-_sylvester_shift_down(sn, 0),
-               lax.conj(cs) * _sylvester_shift_down(cs, 1), sn]
-  shape = (*sn.shape[:nb], 3, sn.shape[-1])
-  row = lax.broadcasted_iota(np.int32, shape, nb)
-  lo, dg, up = (lax.broadcast_in_dim(x, shape, (*range(nb), nb + 1))
-                for x in diagonals)
-  return lax.optimization_barrier(
-      lax.select(row == 0, lo, lax.select(row == 1, dg, up)))
+  first, cs, sn, _, mu_re, mu_im = rotation(0)
+  second, cs_up, sn_up, a_up, mu_re_up, mu_im_up = rotation(-1)
+  diag, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 1)])
+  lam = lax.complex(
+      lax.select(first, d + mu_re,
+                 lax.select(second, a_up - mu_re_up, diag)),
+      lax.select(first, mu_im,
+                 lax.select(second, -mu_im_up, lax.full_like(mu_im, 0))))
+  terms = [-sn_up, lax.conj(cs) * cs_up, sn, lam]
+  return lax.optimization_barrier(lax.concatenate(
+      [lax.expand_dims(x, (nb,)) for x in terms], nb))
 
 
 def _sylvester_rotate(x: Array, q: Array, *, left: bool, adjoint: bool
@@ -1044,15 +1076,14 @@ def _sylvester_rotate(x: Array, q: Array, *, left: bool, adjoint: bool
   return vec(lo) * x_shift(-1) + vec(dg) * x + vec(up) * x_shift(1)
 
 
-def _real_schur_complex_form(t: Array) -> tuple[Array, Array]:
-  """(t_c, q): t_c = Q t Q^H, q the diagonals of Q (_real_schur_rotation)."""
+def _real_schur_complex_form(t: Array, q: Array) -> Array:
+  """t_c = Q t Q^H, q the diagonals of Q (_real_schur_rotation of t)."""
   dtype = dtypes.to_complex_dtype(t.dtype)
-  q = _real_schur_rotation(t)
   t = _sylvester_rotate(
       _sylvester_rotate(lax.convert_element_type(t, dtype), q, left=True,
                         adjoint=False), q, left=False, adjoint=True)
   # The bumps are zero up to rounding; make t_c exactly upper triangular.
-  return _triu(t), q
+  return _triu(t)
 
 
 def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
@@ -1062,7 +1093,8 @@ def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
   z = lax.convert_element_type(z, dtype)
   if t.shape[-1] < 2:
     return lax.convert_element_type(t, dtype), z
-  t, q = _real_schur_complex_form(t)
+  q = _real_schur_rotation(t)
+  t = _real_schur_complex_form(t, q)
   return t, _sylvester_rotate(z, q, left=False, adjoint=True)
 
 
@@ -1081,12 +1113,13 @@ def _sylvester_dense_rotation(q: Array) -> Array:
 
 
 def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
-                                   dense: bool = False) -> Array:
+                                   q: Array, dense: bool = False) -> Array:
   """_sylvester_quasi_solve in the complex Schur bases, column by column.
 
   ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
-  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances. With
-  dense, the rotations are applied as dense products.
+  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances; q the
+  rotations of ab (_real_schur_rotation). With dense, the rotations are
+  applied as dense products.
   """
   # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
   # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
@@ -1102,7 +1135,7 @@ def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
   *batch, m, n = c.shape
   nb = len(batch)
   if dense:
-    q = _sylvester_dense_rotation(_real_schur_rotation(ab))
+    q = _sylvester_dense_rotation(q)
     stack_dot = partial(lax.batch_matmul, precision=lax.Precision.HIGHEST)
     t = _triu(stack_dot(stack_dot(q, lax.convert_element_type(ab, q.dtype)),
                         _H(q)))
@@ -1117,7 +1150,7 @@ def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
   else:
     rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
                                                     adjoint=adj)
-    t, q = _real_schur_complex_form(ab)
+    t = _real_schur_complex_form(ab, q)
     (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
                                _sylvester_unstack(q, i, k, 1))
                               for i, k in ((0, m), (1, n)))
@@ -1134,15 +1167,19 @@ def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
   return lax.real(rot(rot(y, q_a, True, True), q_b, False, False))
 
 
-def _sylvester_quasi_stack(a: Array, b: Array) -> Array:
+def _sylvester_quasi_stack(a: Array, b: Array, mask: bool = True) -> Array:
   """[2, ..., k, k]: a and b, the smaller padded with zeros, masked."""
   # Padded rows and columns are real zero eigenvalues after the others, with
-  # no bumps.
+  # no bumps. Unmasked (mask=False), the stack has the same bumps and the
+  # same _real_schur_terms: of the entries the mask clears, those read the
+  # subdiagonal of rows without a bump, whose terms are discarded.
   nb = a.ndim - 2
   k = max(a.shape[-1], b.shape[-1])
   pad = lambda x: lax.expand_dims(lax.pad(
       x, lax._zero(x), [(0, 0, 0)] * nb + [(0, k - x.shape[-1], 0)] * 2), (0,))
   ab = lax.concatenate([pad(a), pad(b)], 0)
+  if not mask:
+    return ab
   return lax.select(_sylvester_quasi_mask(ab), ab, lax.full_like(ab, 0))
 
 
@@ -1178,9 +1215,12 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
   tol = rtol * lax.reduce_sum(lax.reduce_max(lax.abs(ab), (nb + 1, nb + 2)),
                               (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
+  # The rotations to the complex Schur forms and the eigenvalues, at once.
+  terms = _real_schur_terms(_sylvester_quasi_stack(a, b, mask=False))
+  q = slicing.slice_in_dim(terms, 0, 3, axis=nb + 1)
   if max(m, n) <= _SYLVESTER_SMALL:
     return _sylvester_quasi_complex_solve(
-        ab, c, tol, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
+        ab, c, tol, q, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
   size_a, size_b = _sylvester_quasi_sizes(m, n)
   pos, src, _ = _sylvester_bump_layout(ab, max(size_a, size_b))
   # The rows of the padding come last, as dummies (index m or n).
@@ -1190,7 +1230,7 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
   layout_a, layout_b = layout(0, size_a, m), layout(1, size_b, n)
   fits = ((slicing.index_in_dim(layout_a[0], m - 1, nb, False) < size_a) &
           (slicing.index_in_dim(layout_b[0], n - 1, nb, False) < size_b))
-  lam = _real_schur_eigenvalues(ab)
+  lam = slicing.index_in_dim(terms, 3, nb + 1, keepdims=False)
   pivots = (lax.broadcast_in_dim(_sylvester_unstack(lam, 0, m, 1),
                                  (*batch, m, n), (*range(nb), nb)) +
             lax.broadcast_in_dim(_sylvester_unstack(lam, 1, n, 1),
@@ -1203,5 +1243,5 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
           _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
           layout_a, layout_b),
       lambda ab, c: _sylvester_quasi_complex_solve(
-          ab, c, tol, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
+          ab, c, tol, q, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
       ab, c)
