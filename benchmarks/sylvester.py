@@ -27,9 +27,10 @@ For each n, under OpenBLAS's default threading and with
 OPENBLAS_NUM_THREADS=1 (the script re-runs itself for each):
 
   first call: seconds from the first call to its result in a fresh process
-      (after imports and input creation), ours and stock: tracing,
-      lowering, compilation and one run; "1st warm" is ours again in a
-      process that has already run one small LAPACK-backed op (jaxlib's
+      (after imports and input creation; the median over --first-calls
+      processes, whose spread is printed under the table), ours and stock:
+      tracing, lowering, compilation and one run; "1st warm" is ours again
+      in a process that has already run one small LAPACK-backed op (jaxlib's
       lazy setup, about 0.3 s, which any first LAPACK call pays), and
       "1st cach" ours in a process whose JAX persistent compilation cache
       (jax_compilation_cache_dir) holds the solve from an earlier process;
@@ -48,7 +49,8 @@ sylvester_solve(factors, c) with its GEMMs (vs dtrsyl plus the same GEMMs in
 NumPy).
 
   python benchmarks/sylvester.py [--sizes 10 30 100 300 600] [--repeats 5]
-      [--threads both|default|1] [--max-stock-n 600] [--factored] [--quick]
+      [--threads both|default|1] [--max-stock-n 600] [--first-calls 3]
+      [--factored] [--quick]
 """
 
 from __future__ import annotations
@@ -98,19 +100,32 @@ def _load():
   return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _first_call(n, which, mode="cold"):
+def _first_call_once(n, which, mode):
   out = subprocess.run(
       [sys.executable, "-c", _FIRST_CALL, str(n), which, mode], check=True,
       capture_output=True, text=True, env=os.environ.copy())
   return float(out.stdout.split()[-1])
 
 
-def _first_call_cached(n):
+# Every first-call time measured, by (n, column), for the spread printed
+# under the table.
+_FIRST_CALLS = {}
+
+
+def _first_call(n, which, mode="cold", calls=3, column=None):
+  # The median over fresh processes: one process's first call varies by
+  # 0.1-0.3 s on a 2-core machine.
+  times = [_first_call_once(n, which, mode) for _ in range(calls)]
+  _FIRST_CALLS[n, column or which] = times
+  return float(np.median(times))
+
+
+def _first_call_cached(n, calls=3):
   # A first call whose compilation JAX's persistent cache already holds,
   # from a previous process: the cost of a shape seen in an earlier run.
   with tempfile.TemporaryDirectory() as cache:
-    _first_call(n, "ours", f"cache={cache}")
-    return _first_call(n, "ours", f"cache={cache}")
+    _first_call_once(n, "ours", f"cache={cache}")
+    return _first_call(n, "ours", f"cache={cache}", calls, "cached")
 
 
 def _time(fns, repeats, block_s=0.3, min_calls=3):
@@ -179,10 +194,11 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
   import scipy.linalg  # pylint: disable=g-import-not-at-top
   a, b, c = _inputs(n)
   do_stock = n <= args.max_stock_n
-  first = {"ours": _first_call(n, "ours"),
-           "stock": _first_call(n, "stock") if do_stock else np.nan,
-           "warm": _first_call(n, "ours", "warm"),
-           "cached": _first_call_cached(n)}
+  k = args.first_calls
+  first = {"ours": _first_call(n, "ours", calls=k),
+           "stock": _first_call(n, "stock", calls=k) if do_stock else np.nan,
+           "warm": _first_call(n, "ours", "warm", k, "warm"),
+           "cached": _first_call_cached(n, k)}
   comp = {"ours": _compile_seconds(jax, ours_fn, a, b, c),
           "stock": (_compile_seconds(jax, stock_fn, a, b, c) if do_stock else
                     np.nan)}
@@ -298,6 +314,12 @@ def _run(args):
         f"{'ours/sp':>8s} {'schur/sp':>8s} {'ours/stk':>8s} {'rel err':>8s}")
   for n in args.sizes:
     _full_solve_row(n, args, patch_linalg.solve_sylvester, stock_fn)
+  print(f"First calls: median of {args.first_calls} fresh processes each; "
+        "min-max, s:")
+  for column in ("ours", "warm", "cached", "stock"):
+    spread = [f"{min(t):.2f}-{max(t):.2f}" for (n, c), t in
+              _FIRST_CALLS.items() if c == column]
+    print(f"  {column:>6s}: " + ", ".join(spread))
   if args.factored:
     print("\nSolve with reused factors (tri, quasi: the triangular solve "
           "alone; factored: sylvester_solve(factors, c) with its GEMMs), ms")
@@ -319,6 +341,8 @@ def main():
                       help="OpenBLAS threading: default, 1, or both in turn")
   parser.add_argument("--max-stock-n", type=int, default=600,
                       help="largest n at which stock JAX is run")
+  parser.add_argument("--first-calls", type=int, default=3,
+                      help="fresh processes per first-call time (median)")
   parser.add_argument("--factored", action="store_true",
                       help="also time solves with reused factors")
   parser.add_argument("--quick", action="store_true",
@@ -326,7 +350,7 @@ def main():
   parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.quick:
-    args.sizes, args.repeats = [10, 30], 1
+    args.sizes, args.repeats, args.first_calls = [10, 30], 1, 1
   if args.child or args.threads != "both":
     if args.threads == "1" and os.environ.get("OPENBLAS_NUM_THREADS") != "1":
       # OpenBLAS reads the variable when it is loaded: start over with it.
@@ -335,7 +359,8 @@ def main():
     _run(args)
     return
   argv = ["--sizes", *map(str, args.sizes), "--repeats", str(args.repeats),
-          "--max-stock-n", str(args.max_stock_n), "--child"]
+          "--max-stock-n", str(args.max_stock_n), "--first-calls",
+          str(args.first_calls), "--child"]
   if args.factored:
     argv.append("--factored")
   for setting in ("default", "1"):
