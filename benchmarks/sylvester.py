@@ -36,6 +36,9 @@ OPENBLAS_NUM_THREADS=1 (the script re-runs itself for each):
       (jax_compilation_cache_dir) holds the solve from an earlier process;
   compile:    seconds of jax.jit(f).lower(a, b, c).compile() in a process
       whose JAX is already initialized, ours and stock;
+  new shapes: with default threading, seconds of one call at each size
+      n = 2..40 in turn in one fresh process (--new-shapes), ours and
+      stock: what a user who solves each shape once pays;
   steady:     milliseconds per call, best of --repeats rounds in which each
       function runs consecutive calls for 0.3 s (see _time), and the ratios
       ours/scipy, schur/scipy (the two real Schur decompositions alone,
@@ -50,7 +53,7 @@ NumPy).
 
   python benchmarks/sylvester.py [--sizes 10 30 100 300 600] [--repeats 5]
       [--threads both|default|1] [--max-stock-n 600] [--first-calls 3]
-      [--factored] [--quick]
+      [--new-shapes 2 40] [--factored] [--quick]
 """
 
 from __future__ import annotations
@@ -94,6 +97,35 @@ t0 = time.perf_counter()
 jax.block_until_ready(solve_sylvester(a, b, c))
 print(time.perf_counter() - t0)
 """
+
+
+# Run in a fresh process by _new_shapes: one call at each of many sizes,
+# as a user who solves each shape once would.
+_NEW_SHAPES = """
+import sys, time
+import jax
+jax.config.update("jax_enable_x64", True)
+import numpy as np
+if sys.argv[1] == "ours":
+  from jax_patch.scipy.linalg import solve_sylvester
+else:
+  from jax.scipy.linalg import solve_sylvester
+rng = np.random.default_rng(0)
+for n in range(int(sys.argv[2]), int(sys.argv[3]) + 1):
+  a, b = (rng.standard_normal((n, n)) / np.sqrt(n) + 3 * np.eye(n)
+          for _ in range(2))
+  c = rng.standard_normal((n, n))
+  t0 = time.perf_counter()
+  jax.block_until_ready(solve_sylvester(a, b, c))
+  print(time.perf_counter() - t0)
+"""
+
+
+def _new_shapes(which, lo, hi):
+  out = subprocess.run(
+      [sys.executable, "-c", _NEW_SHAPES, which, str(lo), str(hi)],
+      check=True, capture_output=True, text=True, env=os.environ.copy())
+  return [float(x) for x in out.stdout.split()]
 
 
 def _load():
@@ -320,6 +352,14 @@ def _run(args):
     spread = [f"{min(t):.2f}-{max(t):.2f}" for (n, c), t in
               _FIRST_CALLS.items() if c == column]
     print(f"  {column:>6s}: " + ", ".join(spread))
+  lo, hi = args.new_shapes
+  if hi >= lo:
+    print(f"New shapes in one fresh process, one call each at n = {lo} ... "
+          f"{hi}, s:")
+    for which in ("ours", "stock"):
+      t = _new_shapes(which, lo, hi)
+      print(f"  {which:>6s}: total {sum(t):6.2f}, first {t[0]:5.2f}, later "
+            f"median {np.median(t[1:]):5.2f} (max {max(t[1:]):5.2f})")
   if args.factored:
     print("\nSolve with reused factors (tri, quasi: the triangular solve "
           "alone; factored: sylvester_solve(factors, c) with its GEMMs), ms")
@@ -343,6 +383,10 @@ def main():
                       help="largest n at which stock JAX is run")
   parser.add_argument("--first-calls", type=int, default=3,
                       help="fresh processes per first-call time (median)")
+  parser.add_argument("--new-shapes", type=int, nargs=2, default=[2, 40],
+                      metavar=("LO", "HI"),
+                      help="one call at each n = LO..HI in one process "
+                      "(HI < LO: skip)")
   parser.add_argument("--factored", action="store_true",
                       help="also time solves with reused factors")
   parser.add_argument("--quick", action="store_true",
@@ -351,6 +395,7 @@ def main():
   args = parser.parse_args()
   if args.quick:
     args.sizes, args.repeats, args.first_calls = [10, 30], 1, 1
+    args.new_shapes = [2, 4]
   if args.child or args.threads != "both":
     if args.threads == "1" and os.environ.get("OPENBLAS_NUM_THREADS") != "1":
       # OpenBLAS reads the variable when it is loaded: start over with it.
@@ -361,6 +406,8 @@ def main():
   argv = ["--sizes", *map(str, args.sizes), "--repeats", str(args.repeats),
           "--max-stock-n", str(args.max_stock_n), "--first-calls",
           str(args.first_calls), "--child"]
+  # The new-shapes run once, with OpenBLAS's default threading.
+  new_shapes = ["--new-shapes", *map(str, args.new_shapes)]
   if args.factored:
     argv.append("--factored")
   for setting in ("default", "1"):
@@ -368,7 +415,9 @@ def main():
     env.pop("OPENBLAS_NUM_THREADS", None)
     if setting == "1":
       env["OPENBLAS_NUM_THREADS"] = "1"
-    subprocess.run([sys.executable, __file__, *argv, "--threads", setting],
+    subprocess.run([sys.executable, __file__, *argv, "--threads", setting,
+                    *(new_shapes if setting == "default" else
+                      ["--new-shapes", "1", "0"])],
                    check=True, env=env)
 
 
