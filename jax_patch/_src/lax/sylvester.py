@@ -1178,9 +1178,12 @@ def _sylvester_quasi_stack(a: Array, b: Array, mask: bool = True) -> Array:
   pad = lambda x: lax.expand_dims(lax.pad(
       x, lax._zero(x), [(0, 0, 0)] * nb + [(0, k - x.shape[-1], 0)] * 2), (0,))
   ab = lax.concatenate([pad(a), pad(b)], 0)
-  if not mask:
-    return ab
-  return lax.select(_sylvester_quasi_mask(ab), ab, lax.full_like(ab, 0))
+  return _sylvester_quasi_masked(ab) if mask else ab
+
+
+def _sylvester_quasi_masked(t: Array) -> Array:
+  """t with the entries outside _sylvester_quasi_mask zeroed."""
+  return lax.select(_sylvester_quasi_mask(t), t, lax.full_like(t, 0))
 
 
 def _sylvester_unstack(x: Array, i: int, size: int, axes: int) -> Array:
@@ -1209,14 +1212,16 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
   nb = len(batch)
   if m == 0 or n == 0:
     return c
-  ab = _sylvester_quasi_stack(a, b)
+  # The stack unmasked (read by _real_schur_terms) and masked.
+  ab_raw = _sylvester_quasi_stack(a, b, mask=False)
+  ab = _sylvester_quasi_masked(ab_raw)
   if rtol is None:
     rtol = max(m, n) * float(dtypes.finfo(c.dtype).eps)
   tol = rtol * lax.reduce_sum(lax.reduce_max(lax.abs(ab), (nb + 1, nb + 2)),
                               (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
   # The rotations to the complex Schur forms and the eigenvalues, at once.
-  terms = _real_schur_terms(_sylvester_quasi_stack(a, b, mask=False))
+  terms = _real_schur_terms(ab_raw)
   q = slicing.slice_in_dim(terms, 0, 3, axis=nb + 1)
   if max(m, n) <= _SYLVESTER_SMALL:
     return _sylvester_quasi_complex_solve(
