@@ -45,6 +45,12 @@ OPENBLAS_NUM_THREADS=1 (the script re-runs itself for each):
       jax.lax.linalg.schur of a and of b in one jit: a floor for any solve
       that computes them) and ours/stock.
 
+With --stacked-sizes N..., also the full solve at those n with the Schur
+forms of a and b computed as one batch of two (what solve_sylvester does for
+equal shapes up to n = 80: jaxlib's LAPACK kernels run a batch's matrices
+on separate threads) and one after the other, and the two Schur forms alone
+both ways, each against SciPy's solve.
+
 With --factored, also one solve with reused factors: the triangular kernel
 alone on real triangular factors (vs dtrsyl), on the real Schur forms (quasi,
 vs dtrsyl), on the complex Schur forms (vs ztrsyl), and
@@ -53,7 +59,8 @@ NumPy).
 
   python benchmarks/sylvester.py [--sizes 10 30 100 300 600] [--repeats 5]
       [--threads both|default|1] [--max-stock-n 600] [--first-calls 3]
-      [--new-shapes 2 40] [--factored] [--quick]
+      [--new-shapes 2 40] [--stacked-sizes 48 64 80 96] [--factored]
+      [--quick]
 """
 
 from __future__ import annotations
@@ -264,6 +271,47 @@ def _full_solve_row(n, args, ours_fn, stock_fn):
         f"{t['ours'] / t['stock']:8.3f} {err:8.1e}", flush=True)
 
 
+def _stacked_row(n, repeats):
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import scipy.linalg  # pylint: disable=g-import-not-at-top
+  from jax_patch._src.scipy import linalg as patch_linalg_internal  # pylint: disable=g-import-not-at-top
+  a, b, c = _inputs(n)
+  solve = patch_linalg_internal._solve_sylvester.__wrapped__
+
+  def ours(threshold):
+    # solve_sylvester's jitted body, traced with the stacking threshold set.
+    def f(a, b, c):
+      old = patch_linalg_internal._SYLVESTER_STACKED_FACTORS
+      patch_linalg_internal._SYLVESTER_STACKED_FACTORS = threshold
+      try:
+        return solve(a, b, c, 1e-8, batch=(), method="schur", rtol=None,
+                     broadening=None)
+      finally:
+        patch_linalg_internal._SYLVESTER_STACKED_FACTORS = old
+    return _compile(jax, f, a, b, c)
+
+  stacked, separate = ours(n), ours(0)
+  schur = jax.lax.linalg.schur
+  pair_stacked = _compile(jax, lambda a, b: schur(jnp.stack([a, b])), a, b)
+  pair_separate = _compile(jax, lambda a, b: (schur(a), schur(b)), a, b)
+  fns = {"stacked": lambda: stacked(a, b, c),
+         "separate": lambda: separate(a, b, c),
+         "scipy": lambda: scipy.linalg.solve_sylvester(a, b, c),
+         "pair_stacked": lambda: pair_stacked(a, b),
+         "pair_separate": lambda: pair_separate(a, b)}
+  x = scipy.linalg.solve_sylvester(a, b, c)
+  err = max(np.abs(np.asarray(f(a, b, c)) - x).max() / np.abs(x).max()
+            for f in (stacked, separate))
+  t = _time(fns, repeats)
+  s = t["scipy"]
+  print(f"{n:5d} {_ms(t['stacked'])} {_ms(t['separate'])} {_ms(s)} "
+        f"{t['stacked'] / s:8.2f} {t['separate'] / s:8.2f} "
+        f"{t['stacked'] / t['separate']:8.2f} "
+        f"{t['pair_stacked'] / t['pair_separate']:8.2f} {err:8.1e}",
+        flush=True)
+
+
 def _factored_rows(n, repeats):
   import jax  # pylint: disable=g-import-not-at-top
   import scipy.linalg  # pylint: disable=g-import-not-at-top
@@ -360,6 +408,15 @@ def _run(args):
       t = _new_shapes(which, lo, hi)
       print(f"  {which:>6s}: total {sum(t):6.2f}, first {t[0]:5.2f}, later "
             f"median {np.median(t[1:]):5.2f} (max {max(t[1:]):5.2f})")
+  if args.stacked_sizes:
+    print("\nFull solve with the two Schur forms as one batch of two "
+          "(stacked) and one after the other (separate), ms; pair: the two "
+          "Schur forms alone")
+    print(f"{'n':>5s} {'stacked':>9s} {'separate':>9s} {'scipy':>9s} "
+          f"{'stk/sp':>8s} {'sep/sp':>8s} {'stk/sep':>8s} {'pair s/s':>8s} "
+          f"{'rel err':>8s}")
+    for n in args.stacked_sizes:
+      _stacked_row(n, args.repeats)
   if args.factored:
     print("\nSolve with reused factors (tri, quasi: the triangular solve "
           "alone; factored: sylvester_solve(factors, c) with its GEMMs), ms")
@@ -387,6 +444,9 @@ def main():
                       metavar=("LO", "HI"),
                       help="one call at each n = LO..HI in one process "
                       "(HI < LO: skip)")
+  parser.add_argument("--stacked-sizes", type=int, nargs="+", default=[],
+                      help="also time the Schur forms stacked and separate "
+                      "at these n")
   parser.add_argument("--factored", action="store_true",
                       help="also time solves with reused factors")
   parser.add_argument("--quick", action="store_true",
@@ -408,6 +468,8 @@ def main():
           str(args.first_calls), "--child"]
   # The new-shapes run once, with OpenBLAS's default threading.
   new_shapes = ["--new-shapes", *map(str, args.new_shapes)]
+  if args.stacked_sizes:
+    argv += ["--stacked-sizes", *map(str, args.stacked_sizes)]
   if args.factored:
     argv.append("--factored")
   for setting in ("default", "1"):

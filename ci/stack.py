@@ -183,6 +183,7 @@ STACK = (
             Insert(SCIPY, (
                 "_SYLVESTER_METHODS", "SylvesterFactors",
                 "_check_sylvester_args", "_sylvester_factor_one",
+                "_SYLVESTER_STACKED_FACTORS",
                 "_sylvester_factor", "_sylvester_solve_factored"),
                    before="solve_sylvester"),
             Replace(SCIPY, "solve_sylvester"),

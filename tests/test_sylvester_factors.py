@@ -121,3 +121,32 @@ def test_bad_input():
   factors = sylvester_factor(np.ones((2, 3, 3)) + np.eye(3), np.eye(2))
   with pytest.raises(ValueError, match=r"batch.*\(4, 3, 2\)"):
     sylvester_solve(factors, np.ones((4, 3, 2)))
+
+
+@pytest.mark.parametrize("method", ["schur", "eigh", "eigen"])
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+def test_stacked_factors_match_separate(method, dtype, monkeypatch):
+  # a and b of equal shapes up to _SYLVESTER_STACKED_FACTORS are factored as
+  # one batch of two (run concurrently by the CPU LAPACK kernels). Each
+  # matrix of the batch goes through the same LAPACK routine as alone, so the
+  # factors are the separate ones, bit for bit.
+  if jax.default_backend() != "cpu":
+    pytest.skip("GPU solvers may pick another algorithm for a batch")
+  from jax_patch._src.scipy import linalg as _linalg
+  # The size upstream_tests/solve_sylvester_test.py tests on both sides of.
+  assert _linalg._SYLVESTER_STACKED_FACTORS == 80
+  rng = np.random.default_rng(11)
+  n = 40
+  hermitian = method != "schur"
+  a = jnp.asarray(np.stack([_matrix(rng, n, dtype, hermitian)
+                            for _ in range(3)]))
+  b = jnp.asarray(np.stack([_matrix(rng, n, dtype, hermitian)
+                            for _ in range(3)]))
+  stacked = _linalg._sylvester_factor(a, b, method)
+  monkeypatch.setattr(_linalg, "_SYLVESTER_STACKED_FACTORS", 0)
+  separate = _linalg._sylvester_factor(a, b, method)
+  for x, y in zip(stacked.arrays, separate.arrays):
+    assert (x is None) == (y is None)
+    if x is not None:
+      assert x.shape == y.shape and x.dtype == y.dtype
+      np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -314,6 +314,43 @@ class SylvesterSizesTest(jtu.JaxTestCase):
       x = jsp_linalg.solve_sylvester(a, b, c)
     self._check(x, _batched_scipy(a, b, c), dtype, max(m, n))
 
+  @jtu.sample_product(
+      # jax._src.scipy.linalg._SYLVESTER_STACKED_FACTORS, and one more.
+      n=[80, 81],
+      method=["schur", "eigh", "eigen"],
+      dtype=[jtu.dtypes.floating[-1], jtu.dtypes.complex[-1]],
+  )
+  @jtu.run_on_devices("cpu")
+  def testEqualShapesFactoredTogether(self, n, method, dtype):
+    # A and B of equal shapes up to n = 80 are factored as one batch of two,
+    # which the CPU LAPACK kernels split across threads; larger ones one
+    # after the other. Both agree with SciPy, batched and differentiated. A
+    # complex A comes with a real B (promoted to A's dtype).
+    rng = self.rng()
+    maker = _general if method == "schur" else _hermitian
+    a = maker(rng, (2,), n, dtype)
+    b = maker(rng, (), n, np.finfo(dtype).dtype)
+    c = _random(rng, (2, n, n), dtype)
+    solve = partial(jsp_linalg.solve_sylvester, method=method)
+    with jax.numpy_dtype_promotion("standard"):
+      jaxpr = str(jax.make_jaxpr(solve)(a, b, c))
+      x = solve(a, b, c)
+    name = {"schur": "schur[", "eigh": "eigh[", "eigen": "eig["}[method]
+    self.assertEqual(jaxpr.count(name), 1 if n <= 80 else 2)
+    self._check(x, _batched_scipy(a, b, c), dtype, n)
+    # The tangent solves A dX + dX B = dC - dA X - X dB, with the factors of
+    # the primal solve (to the same backward-stable residual).
+    da = maker(rng, a.shape[:-2], n, a.dtype, shift=0.0)
+    db = maker(rng, b.shape[:-2], n, b.dtype, shift=0.0)
+    dc = _random(rng, c.shape, dtype)
+    with jax.numpy_dtype_promotion("standard"):
+      x, dx = jax.jvp(solve, (a, b, c), (da, db, dc))
+    x, dx = np.asarray(x), np.asarray(dx)
+    rhs = dc - da @ x - x @ db
+    eps = np.finfo(dtype).eps
+    self.assertLess(np.abs(a @ dx + dx @ b - rhs).max(),
+                    30 * n * eps * np.abs(rhs).max())
+
   @jtu.sample_product(n=[6, 104])
   @jtu.run_on_devices("cpu")
   def testSingularEquationGeneralizedSolution(self, n):

@@ -284,11 +284,32 @@ def _sylvester_factor_one(x: Array, method: str
   return t, z, None
 
 
+# a and b of equal shapes up to this size are factored as one batch of two:
+# JAX's CPU LAPACK kernels split a batch across XLA's intra-op threads, so the
+# two factorizations run concurrently. Larger ones gain little or nothing
+# with OpenBLAS's default threads, whose own threads LAPACK then uses, and
+# lose from n = 300. Measured (benchmarks/sylvester.py --stacked-sizes; 2
+# cores, float64, real Schur, best of 5 blocks): the solve with the pair
+# stacked took 0.63-0.70x the time of the solve with the pair one after the
+# other for n = 48-80 (1.0x at n = 32) with either threading; with default
+# threads 0.88-1.01x for n = 96-200 and 1.05-1.09x at n = 300-600, with one
+# thread 0.65-0.79x for n = 96-600.
+_SYLVESTER_STACKED_FACTORS = 80
+
+
 def _sylvester_factor(a: Array, b: Array, method: str) -> SylvesterFactors:
-  # Factors a and b, with equal batch dimensions, as constants.
+  # Factors a and b, with equal batch dimensions and dtypes, as constants.
   a, b = lax.stop_gradient(a), lax.stop_gradient(b)
-  t_a, z_a, z_a_inv = _sylvester_factor_one(a, method)
-  t_b, z_b, z_b_inv = _sylvester_factor_one(b, method)
+  if (a.shape == b.shape and a.dtype == b.dtype and
+      a.shape[-1] <= _SYLVESTER_STACKED_FACTORS):
+    factors = _sylvester_factor_one(
+        lax.concatenate([lax.expand_dims(x, (0,)) for x in (a, b)], 0),
+        method)
+    (t_a, z_a, z_a_inv), (t_b, z_b, z_b_inv) = (
+        [None if x is None else x[i] for x in factors] for i in (0, 1))
+  else:
+    t_a, z_a, z_a_inv = _sylvester_factor_one(a, method)
+    t_b, z_b, z_b_inv = _sylvester_factor_one(b, method)
   return SylvesterFactors(t_a, z_a, t_b, z_b, z_a_inv, z_b_inv,
                           method=method, dtype=a.dtype)
 
