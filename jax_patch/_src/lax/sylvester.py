@@ -337,10 +337,11 @@ mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
 # The block size s is _SYLVESTER_BLOCK_SIZE for real equations and
 # _SYLVESTER_BLOCK_SIZE_COMPLEX for complex ones, whose panels hold 2 s rows
 # or columns (_sylvester_split_complex). Measured on CPU (2 cores, AVX-512,
-# float64, best of 5 blocks): the full real solve at n = 600 and 800 took
-# 0.86-0.90x its time with s = 12 (equal within noise at n = 128 to 400),
-# and s = 20, 24 and 32 were slower than both; the complex triangular solve
-# at n = 600 took 515 ms with s = 12 against 541 with s = 16.
+# float64, best of 5 blocks, one or all OpenBLAS threads): the real
+# quasi-triangular solve took 0.81x its time with s = 12 at n = 600 and
+# 0.84-0.92x at n = 300 (equal at n = 101 and 150), and s = 20, 24 and 32
+# were slower than both; the complex triangular solve at n = 600 took
+# 515 ms with s = 12 against 541 with s = 16.
 _SYLVESTER_BLOCK_SIZE = 16
 _SYLVESTER_BLOCK_SIZE_COMPLEX = 12
 _SYLVESTER_LEAF_SIZE = 2
