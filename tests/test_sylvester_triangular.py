@@ -197,6 +197,60 @@ def test_nan_is_not_masked(path):
   assert np.isnan(y[4, 0])
 
 
+# Shapes whose smaller side spans 4 to 6 blocks (of 16 real, 12 complex
+# entries), and band heights that split them into 2 to 5 bands, the bottom
+# one padded where the bands do not divide the block rows (5 block rows in
+# 2 bands); the default height gives one band at these sizes.
+_BAND_CASES = [((64, 100), np.float64, 1), ((64, 100), np.float32, 2),
+               ((70, 100), np.float64, 2), ((100, 70), np.float64, 1),
+               ((48, 48), np.complex128, 2), ((100, 70), np.complex64, 4)]
+
+
+@pytest.mark.parametrize("shape,dtype,height", _BAND_CASES)
+def test_blocked_bands(shape, dtype, height, monkeypatch):
+  # The blocked wavefront in several bands of block rows, each updated by the
+  # bands below it, against the scalar substitution, with pivots dropped
+  # (inv_diag == 0) across the bands.
+  monkeypatch.setattr(st, "_SYLVESTER_BAND_HEIGHT", height)
+  m, n = shape
+  s = st._sylvester_block_size(min(m, n), dtype=dtype)
+  assert st._sylvester_bands(-(-min(m, n) // s)) > 1
+  rng = np.random.default_rng(m * 1000 + n + height)
+  a, a_garbage = _triangular(rng, (), m, dtype)
+  b, b_garbage = _triangular(rng, (), n, dtype)
+  c = _rand(rng, (m, n), dtype)
+  pivots = np.diag(a)[:, None] + np.diag(b)[None, :]
+  keep = rng.uniform(size=(m, n)) > 0.2
+  inv_diag = np.where(keep, 1 / pivots, 0)
+  cast = lambda x: x.astype(dtype)
+  y = np.asarray(jax.jit(lambda *x: st._sylvester_blocked_solve(*x))(
+      *map(cast, (a_garbage, b_garbage, c, inv_diag))))
+  assert y.dtype == dtype
+  expected = _reference_substitution(
+      *(cast(x).astype(np.complex128) for x in (a, b, c, inv_diag)))
+  np.testing.assert_allclose(y, expected, rtol=0,
+                             atol=_tol(dtype, m, n) * np.abs(expected).max())
+  np.testing.assert_array_equal(y[~keep], 0)
+
+
+@pytest.mark.parametrize("height", [1, 2])
+def test_blocked_bands_batched(height, monkeypatch):
+  monkeypatch.setattr(st, "_SYLVESTER_BAND_HEIGHT", height)
+  rng = np.random.default_rng(height)
+  batch, m, n = (2,), 40, 70
+  a, a_garbage = _triangular(rng, batch, m, np.float64)
+  b, b_garbage = _triangular(rng, batch, n, np.float64)
+  c = _rand(rng, (*batch, m, n), np.float64)
+  inv_diag = 1 / (np.diagonal(a, axis1=-2, axis2=-1)[..., :, None] +
+                  np.diagonal(b, axis1=-2, axis2=-1)[..., None, :])
+  y = np.asarray(jax.jit(lambda *x: st._sylvester_blocked_solve(*x))(
+      a_garbage, b_garbage, c, inv_diag))
+  for idx in np.ndindex(*batch):
+    expected = scipy.linalg.solve_sylvester(a[idx], b[idx], c[idx])
+    err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
+    assert err < _tol(np.float64, m, n), (idx, err)
+
+
 @pytest.mark.parametrize("path", ["column", "blocked", "dispatch"])
 def test_zero_size(path):
   y = _solve(np.zeros((0, 0)), np.eye(3), np.zeros((0, 3)), np.zeros((0, 3)),
@@ -399,6 +453,44 @@ def test_quasi_batched(path):
     expected = scipy.linalg.solve_sylvester(a[idx], b[idx], c[idx])
     err = np.abs(y[idx] - expected).max() / np.abs(expected).max()
     assert err < _tol(np.float64, m, n), (idx, err)
+
+
+@pytest.mark.parametrize("height", [1, 2])
+@pytest.mark.parametrize("shape,dtype", [((50, 64), np.float64),
+                                         ((64, 50), np.float32)])
+def test_quasi_bands(shape, dtype, height, monkeypatch):
+  # The real quasi-triangular solve in bands (_sylvester_wavefront): the 2 x 2
+  # blocks sit at even indices and the bands start at whole blocks, so no
+  # band cuts one; against SciPy in float64.
+  monkeypatch.setattr(st, "_SYLVESTER_BAND_HEIGHT", height)
+  m, n = shape
+  rng = np.random.default_rng(m * 1000 + n + height)
+  a = _real_schur_from_pattern(rng, (1, 2, 2, 1, 2) * (m // 8) +
+                               (1,) * (m % 8), dtype)
+  b = _real_schur_from_pattern(rng, (2, 1, 2) * (n // 5) + (1,) * (n % 5),
+                               dtype)
+  c = rng.standard_normal((m, n)).astype(dtype)
+  y = _quasi_real(a, b, c)
+  expected = scipy.linalg.solve_sylvester(
+      *(x.astype(np.float64) for x in (a, b, c)))
+  err = np.abs(y - expected).max() / np.abs(expected).max()
+  assert err < _tol(dtype, m, n), err
+
+
+def test_quasi_dispatch_in_bands():
+  # At n = 200 the default height splits the real quasi-triangular solve
+  # into two bands (224 rows of the layout, 14 blocks of 16).
+  n = 200
+  size = st._sylvester_quasi_sizes(n, n)[0]
+  assert st._sylvester_bands(size // st._SYLVESTER_BLOCK_SIZE) == 2
+  rng = np.random.default_rng(n)
+  x = lambda: rng.standard_normal((n, n)) / np.sqrt(n) + 2 * np.eye(n)
+  a, b = scipy.linalg.schur(x())[0], scipy.linalg.schur(x())[0]
+  c = rng.standard_normal((n, n))
+  y = _quasi_dispatch(a, b, c)
+  expected = scipy.linalg.solve_sylvester(a, b, c)
+  err = np.abs(y - expected).max() / np.abs(expected).max()
+  assert err < _tol(np.float64, n, n), err
 
 
 def test_quasi_layout_overflow_falls_back():

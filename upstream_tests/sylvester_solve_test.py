@@ -131,13 +131,19 @@ class SylvesterSolveTest(jtu.JaxTestCase):
            quasi_triangular=False, transpose=True),
       dict(mn=(101, 40), batch=(2,), dtype=float_types[-1],
            quasi_triangular=True, transpose=True),
+      dict(mn=(200, 230), batch=(), dtype=float_types[-1],
+           quasi_triangular=True, transpose=False),
+      dict(mn=(230, 200), batch=(), dtype=complex_types[-1],
+           quasi_triangular=False, transpose=False),
   ])
   def testLargeAgainstScipy(self, mn, batch, dtype, quasi_triangular,
                             transpose):
     # Equations with more than 100 rows or columns are solved by blocked
     # kernels (in real arithmetic for real Schur forms), whose compilation
     # is slower: a few cases, with m > n and m < n (the transposed solve
-    # swaps them).
+    # swaps them). From about 190 rows on both sides the blocked kernel
+    # solves its rows in bands, each updated by the bands below it: the
+    # last two cases have two.
     m, n = mn
     rng = self.rng()
     make = _real_schur if quasi_triangular else _triangular

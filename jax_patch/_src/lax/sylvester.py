@@ -319,9 +319,10 @@ mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
 # - _sylvester_column_solve: one triangular_solve per column, in a loop: n
 #   sequential steps of O(m^2) work;
 # - _sylvester_blocked_solve: a wavefront over s x s blocks,
-#   s = _sylvester_block_size(...), with long-contraction panel products
-#   (_sylvester_wavefront), whose diagonal blocks are solved by a loop over
-#   the anti-diagonals of their 2 x 2 leaves (_sylvester_block_solve).
+#   s = _sylvester_block_size(...), in bands of block rows, with
+#   long-contraction panel products (_sylvester_wavefront), whose diagonal
+#   blocks are solved by a loop over the anti-diagonals of their 2 x 2
+#   leaves (_sylvester_block_solve).
 #
 # Real Schur (quasi-triangular) coefficients are solved in real arithmetic
 # by the blocked kernel, and in the complex Schur bases by the column kernel
@@ -345,6 +346,7 @@ mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
 _SYLVESTER_BLOCK_SIZE = 16
 _SYLVESTER_BLOCK_SIZE_COMPLEX = 12
 _SYLVESTER_LEAF_SIZE = 2
+_SYLVESTER_BAND_HEIGHT = 8
 _SYLVESTER_SMALL = 100
 # _sylvester_quasi_complex_solve applies its rotations as dense products,
 # which compile in less time than the elementwise ones, up to these sizes:
@@ -577,7 +579,109 @@ def _sylvester_panel_dot(x: Array, y: Array, dtype) -> Array:
 
 def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
                          s: int, quasi: bool = False) -> Array:
-  """Solves a Y + Y b = c by anti-diagonal sweeps over s x s blocks."""
+  """Solves a Y + Y b = c by wavefronts over s x s blocks, in bands of rows."""
+  # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
+  # below the diagonal (or quasi-triangular, see _sylvester_band_wavefront),
+  # r <= q, and pivots as _sylvester_block_solve takes them. The r block rows
+  # are solved in bands of about _SYLVESTER_BAND_HEIGHT, bottom band first,
+  # each by a wavefront of its own after one product with the bands below:
+  #   Y_k solves A_kk Y_k + Y_k B = C_k - A_k,>k Y_>k.
+  # A wavefront over the whole grid leaves about half of its rows idle (its
+  # anti-diagonals grow and shrink) and contracts over the zero blocks below
+  # the diagonal of A; over a band of h block rows only the ramps of h steps
+  # are idle, and the product with the bands below runs as one GEMM. The bands
+  # have one shape (the bottom one padded with decoupled zero rows: zero
+  # coefficients and pivots give zero unknowns), so one loop over them runs one
+  # compiled wavefront, and start at whole blocks, so none cuts a 2 x 2 block
+  # of quasi-triangular coefficients. Measured on CPU (2 cores, best of 5
+  # blocks, float64, the real Schur forms of randn(n, n) / sqrt(n) + 3 I): the
+  # real quasi-triangular solve took 6.5, 8.7, 20.2, 45.3, 107 and 223 ms with
+  # bands at n = 160, 200, 300, 400, 600 and 800, against 8.9, 12.5, 28.9,
+  # 73.9, 194 and 532 ms as one wavefront (LAPACK's trsyl: 3.1, 5.3, 17.3,
+  # 46.5, 160 and 430 ms); with one OpenBLAS thread 23.6 against 28.2 ms at
+  # n = 300 and 105 against 229 ms at n = 600; the complex triangular solve
+  # 44.3 against 79.8 ms at n = 300 and 258 against 648 ms at n = 600 (ztrsyl
+  # 38.6 and 313 ms). Bands of 5, 6 or 10 block rows were slower than 8 at
+  # n = 160-400, and within 10% at n = 600.
+  *batch, m, n = c.shape
+  nb = len(batch)
+  r = m // s
+  bands = _sylvester_bands(r)
+  if bands == 1:
+    return _sylvester_band_wavefront(
+        _sylvester_band_layout(b, r, s), a, c, pivots, s, quasi)
+  h = -(-r // bands)
+  w = h * s
+  pm = bands * w - m
+  zero = lax._zero(c)
+  batch_pad = [(0, 0, 0)] * nb
+  a = lax.pad(a, zero, [*batch_pad, (0, pm, 0), (0, pm, 0)])
+  c = lax.pad(c, zero, [*batch_pad, (0, pm, 0), (0, 0, 0)])
+  pivots = lax.pad(pivots, lax._zero(pivots),
+                   [*batch_pad, (0, pm, 0), (0, 0, 0)])
+  layout_b = _sylvester_band_layout(b, h, s)
+  dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
+
+  def body(k, y):
+    # Band k from the bottom: rows lo .. lo + w - 1. Y is zero in the rows
+    # not yet solved, these included, and a is zero left of its diagonal
+    # block, so the product over all rows is the update by the bands below.
+    lo = (bands - 1 - k) * w
+    rows = lambda x: slicing.dynamic_slice_in_dim(
+        x, lo, w, axis=nb, allow_negative_indices=False)
+    a_rows = rows(a)
+    rhs = rows(c) - lax.dot_general(a_rows, y, dims,
+                                    precision=lax.Precision.HIGHEST)
+    a_band = slicing.dynamic_slice_in_dim(a_rows, lo, w, axis=nb + 1,
+                                          allow_negative_indices=False)
+    y_band = _sylvester_band_wavefront(layout_b, a_band, rhs, rows(pivots),
+                                       s, quasi)
+    return slicing.dynamic_update_slice_in_dim(y, y_band, lo, axis=nb,
+                                               allow_negative_indices=False)
+
+  y = control_flow.fori_loop(0, bands, body, lax.full_like(c, 0))
+  return slicing.slice_in_dim(y, 0, m, axis=nb)
+
+
+def _sylvester_bands(r: int) -> int:
+  """How many bands _sylvester_wavefront solves r block rows in."""
+  return max(1, round(r / _SYLVESTER_BAND_HEIGHT))
+
+
+def _sylvester_band_layout(b: Array, r: int, s: int) -> tuple[Array, Array]:
+  """b's diagonal blocks and off-diagonal columns, laid out for r block rows.
+
+  Returns (b_diag, b_col) for _sylvester_band_wavefront, which any band of r
+  block rows reads: they depend on b alone.
+  """
+  *batch, n, _ = b.shape
+  nb = len(batch)
+  q = n // s
+  zero = lax._zero(b)
+  b_blocks = _sylvester_blocks(b, s)
+  b_diag = _sylvester_unskew(b_blocks, nb, 1).reshape(*batch, q, s, s)
+  # Windows of b's diagonal blocks over L_K, padded with zeros for the blocks
+  # outside the grid.
+  b_diag = lax.pad(b_diag, zero, [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] +
+                   [(0, 0, 0)] * 2)
+  # b_col[L, i] = B[L - q + 1 + i, L], i = 0..q-2: the blocks above the
+  # diagonal, farthest first (the order of the history window), as
+  # [..., q + 2 (r-1), (q-1) s, s(2)], padded for the windows over L.
+  b_col = _sylvester_swap(b_blocks, nb, nb + 1)
+  b_col = lax.pad(b_col, zero, [(0, 0, 0)] * (nb + 1) + [(q - 1, 0, 0)] +
+                  [(0, 0, 0)] * 2)
+  b_col = _sylvester_unskew(b_col, nb, q - 1).reshape(
+      *batch, q, (q - 1) * s, s)
+  b_col = _sylvester_split_complex(b_col, -1)
+  b_col = lax.pad(b_col, lax._zero(b_col),
+                  [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] + [(0, 0, 0)] * 2)
+  return b_diag, b_col
+
+
+def _sylvester_band_wavefront(layout_b: tuple[Array, Array], a: Array,
+                              c: Array, pivots: Array, s: int,
+                              quasi: bool = False) -> Array:
+  """The wavefront of _sylvester_wavefront, b laid out in layout_b."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
   # below the diagonal (or quasi-triangular, see below), r <= q. Block (K, L)
   # of Y depends on the blocks below it in column L and left of it in row K,
@@ -605,7 +709,6 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
   r, q = m // s, n // s
   num_d = r + q - 1
   dtype = c.dtype
-  zero = lax._zero(c)
   is_complex = dtypes.issubdtype(dtype, np.complexfloating)
   s2 = 2 * s if is_complex else s
   # cs[K, d] = C[K, d - r + 1 + K]: row K of the block grid shifted right by
@@ -613,13 +716,9 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
   by_step = lambda x: lax.rev(
       _sylvester_skew(lax.rev(_sylvester_blocks(x, s), (nb,)), nb), (nb,))
   cs, pivots_s = by_step(c), by_step(pivots)
-  a_blocks, b_blocks = _sylvester_blocks(a, s), _sylvester_blocks(b, s)
+  a_blocks = _sylvester_blocks(a, s)
   a_diag = _sylvester_unskew(a_blocks, nb, 1).reshape(*batch, r, s, s)
-  b_diag = _sylvester_unskew(b_blocks, nb, 1).reshape(*batch, q, s, s)
-  # Windows of b's diagonal blocks over L_K, padded with zeros for the blocks
-  # outside the grid.
-  b_diag = lax.pad(b_diag, zero, [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] +
-                   [(0, 0, 0)] * 2)
+  b_diag, b_col = layout_b
   # a_row[K, i] = A[K, K + r - 1 - i], i = 0..r-2: the blocks right of the
   # diagonal, farthest first (the order of ra), as [..., r, s(2), (r-1) s].
   a_row = lax.rev(slicing.slice_in_dim(
@@ -627,17 +726,6 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
   a_row = _sylvester_swap(a_row, nb + 1, nb + 2)
   a_row = _sylvester_split_complex(a_row, nb + 1).reshape(
       *batch, r, s2, (r - 1) * s)
-  # b_col[L, i] = B[L - q + 1 + i, L], i = 0..q-2: the blocks above the
-  # diagonal, farthest first (the order of the history window), as
-  # [..., q + 2 (r-1), (q-1) s, s(2)], padded for the windows over L.
-  b_col = _sylvester_swap(b_blocks, nb, nb + 1)
-  b_col = lax.pad(b_col, zero, [(0, 0, 0)] * (nb + 1) + [(q - 1, 0, 0)] +
-                  [(0, 0, 0)] * 2)
-  b_col = _sylvester_unskew(b_col, nb, q - 1).reshape(
-      *batch, q, (q - 1) * s, s)
-  b_col = _sylvester_split_complex(b_col, -1)
-  b_col = lax.pad(b_col, lax._zero(b_col),
-                  [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] + [(0, 0, 0)] * 2)
   real_zero = lax._zero(a_row)
   # History h[K, :, q - 1 + d', :] = Y[K, L_K] solved at step d' (zero for
   # the q - 1 slots before the first step), rows split if complex.
@@ -854,15 +942,17 @@ def _sylvester_pad_quasi(t: Array, src: Array, dummy: Array) -> Array:
   zero = lax._zero(t)
   t = lax.pad(t, zero, [(0, 0, 0)] * nb + [(0, 1, 0), (0, 1, 0)])
   t = _sylvester_take(_sylvester_take(t, src, nb), src, nb + 1)
+  # The dummies' rows and columns are zero, and their diagonal entries are
+  # added as a diagonal matrix: the vector of them padded with size zeros
+  # between entries, read as [size, size] (entry p lands at p (size + 1)).
+  # Built by comparing iotas, the same diagonal made XLA:CPU's fused loop
+  # take 4x the LLVM time (195 against 47 ms at n = 300).
   size = src.shape[-1]
-  is_dummy = src == n
-  eye = lax.broadcasted_iota(np.int32, (size, size), 0) == (
-      lax.broadcasted_iota(np.int32, (size, size), 1))
-  on_dummy_diag = lax.broadcast_in_dim(
-      is_dummy, (*batch, size, size), (*range(nb), nb)) & lax.broadcast_in_dim(
-          eye, (*batch, size, size), (nb, nb + 1))
-  return lax.select(on_dummy_diag, lax.broadcast_in_dim(
-      dummy, t.shape, tuple(range(nb))), t)
+  diag = lax.select(src == n, lax.broadcast_in_dim(dummy, src.shape,
+                                                   tuple(range(nb))),
+                    lax.full_like(src, 0, t.dtype))
+  diag = lax.pad(diag, zero, [(0, 0, 0)] * nb + [(0, 0, size)])
+  return t + diag.reshape(*batch, size, size)
 
 
 def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
@@ -1134,8 +1224,9 @@ def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
 
   ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
   _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances; q the
-  rotations of ab (_real_schur_rotation). With dense, the rotations are
-  applied as dense products.
+  rotations of ab (_real_schur_rotation) in its first three rows (the
+  _real_schur_terms of ab will do). With dense, the rotations are applied as
+  dense products.
   """
   # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
   # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
@@ -1237,8 +1328,11 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
                               (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
   # The rotations to the complex Schur forms and the eigenvalues, at once.
+  # q is terms whole: its readers take rows 0-2, and a slice of terms would
+  # make XLA:CPU compute the concatenation in _real_schur_terms a second time,
+  # in a loop of its own (3 fused loops fewer at n = 300).
   terms = _real_schur_terms(ab_raw)
-  q = slicing.slice_in_dim(terms, 0, 3, axis=nb + 1)
+  q = terms
   if max(m, n) <= _SYLVESTER_SMALL:
     return _sylvester_quasi_complex_solve(
         ab, c, tol, q, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
