@@ -1328,14 +1328,15 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
                               (0,))
   tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
   # The rotations to the complex Schur forms and the eigenvalues, at once.
-  # q is terms whole: its readers take rows 0-2, and a slice of terms would
-  # make XLA:CPU compute the concatenation in _real_schur_terms a second time,
-  # in a loop of its own (3 fused loops fewer at n = 300).
+  # The complex solve takes terms whole as its rotations (it reads rows 0-2):
+  # a slice of terms would make XLA:CPU compute the concatenation in
+  # _real_schur_terms a second time, in a loop of its own (3 fused loops
+  # fewer at n = 300).
   terms = _real_schur_terms(ab_raw)
-  q = terms
   if max(m, n) <= _SYLVESTER_SMALL:
     return _sylvester_quasi_complex_solve(
-        ab, c, tol, q, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
+        ab, c, tol, terms,
+        dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
   size_a, size_b = _sylvester_quasi_sizes(m, n)
   pos, src, _ = _sylvester_bump_layout(ab, max(size_a, size_b))
   # The rows of the padding come last, as dummies (index m or n).
@@ -1358,5 +1359,5 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
           _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
           layout_a, layout_b),
       lambda ab, c: _sylvester_quasi_complex_solve(
-          ab, c, tol, q, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
+          ab, c, tol, terms, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
       ab, c)
