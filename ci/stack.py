@@ -182,7 +182,8 @@ STACK = (
             Delete("_solve_sylvester_2d"),
             Insert(SCIPY, (
                 "_SYLVESTER_METHODS", "SylvesterFactors",
-                "_check_sylvester_args", "_sylvester_factor_one",
+                "_check_sylvester_args", "_sylvester_platform",
+                "_sylvester_factor_one",
                 "_SYLVESTER_STACKED_FACTORS",
                 "_sylvester_factor", "_sylvester_solve_factored"),
                    before="solve_sylvester"),

@@ -123,6 +123,49 @@ def test_bad_input():
     sylvester_solve(factors, np.ones((4, 3, 2)))
 
 
+
+def test_factor_on_the_host_of_a_gpu_machine():
+  # Where the default backend is a GPU (simulated), the Schur factors are
+  # computed on the CPU under jax.default_device, as the lowering test below
+  # intends for a GPU solve; without it the factorization is refused with a
+  # clear error rather than a lowering failure.
+  from unittest import mock
+  from jax._src import xla_bridge
+  rng = np.random.default_rng(7)
+  a, b = _matrix(rng, 6, np.float64, False), _matrix(rng, 4, np.float64, False)
+  c = _random(rng, (6, 4), np.float64)
+  with mock.patch.object(xla_bridge, "default_backend", return_value="gpu"):
+    with pytest.raises(ValueError, match="would run on gpu"):
+      sylvester_factor(a, b)
+    with jax.default_device(jax.devices("cpu")[0]):
+      factors = sylvester_factor(a, b)
+  np.testing.assert_allclose(sylvester_solve(factors, c),
+                             _scipy(a, b, c[None])[0], rtol=1e-11, atol=1e-11)
+
+@pytest.mark.parametrize("platform", ["cuda", "rocm"])
+@pytest.mark.parametrize("method", ["schur", "eigh", "eigen"])
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_factored_solve_lowers_for_gpu(platform, method, dtype):
+  # Factors computed on the CPU host (JAX has no GPU Schur decomposition) can
+  # be moved to a GPU and solved there: the solve with them, and its
+  # derivative in c, lower to standard StableHLO with no custom call (such
+  # as a LAPACK one). Lowering only, which needs no GPU; n = 130 takes the
+  # blocked kernel.
+  rng = np.random.default_rng(5)
+  n = 130
+  hermitian = method == "eigh"
+  a, b = _matrix(rng, n, dtype, hermitian), _matrix(rng, n, dtype, hermitian)
+  factors = sylvester_factor(a, b, method=method)
+  spec = lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype)
+  c = jax.ShapeDtypeStruct((n, n), dtype)
+  loss = lambda f, c: jnp.sum(jnp.abs(sylvester_solve(f, c)) ** 2)
+  for fun in (sylvester_solve, jax.grad(loss, argnums=1)):
+    exported = jax.export.export(jax.jit(fun), platforms=(platform,))(
+        jax.tree.map(spec, factors), c)
+    module = exported.mlir_module()
+    assert "custom_call" not in module, (method, dtype)
+    assert "stablehlo.dot_general" in module
+
 @pytest.mark.parametrize("method", ["schur", "eigh", "eigen"])
 @pytest.mark.parametrize("dtype", [np.float32, np.complex128])
 def test_stacked_factors_match_separate(method, dtype, monkeypatch):

@@ -261,6 +261,25 @@ class SolveSylvesterTest(jtu.JaxTestCase):
       with self.assertRaisesRegex(ValueError, "method='eigh'"):
         jsp_linalg.solve_sylvester(np.eye(2), np.eye(2), np.eye(2))
 
+  def testSchurMethodRunsWhereverTheCpuIsChosen(self):
+    # On a machine whose default backend is a GPU, method='schur' runs on the
+    # CPU when the solve is placed there (jax.default_device, by device or
+    # platform name, or committed CPU inputs), as stock JAX's does; the
+    # default device itself is refused with the error above.
+    cpu = jax.devices("cpu")[0]
+    a, b = np.diag([1., 2., 3.]), np.diag([4., 5.])
+    c = np.ones((3, 2))
+    expected = c / (np.diag(a)[:, None] + np.diag(b)[None, :])
+    with mock.patch.object(xla_bridge, "default_backend",
+                           return_value="gpu"):
+      for device in (cpu, "cpu"):
+        with jax.default_device(device):
+          self.assertAllClose(jsp_linalg.solve_sylvester(a, b, c), expected)
+      committed = [jax.device_put(x, cpu) for x in (a, b, c)]
+      self.assertAllClose(jsp_linalg.solve_sylvester(*committed), expected)
+      with self.assertRaisesRegex(ValueError, "would run on gpu"):
+        jsp_linalg.solve_sylvester(a, b, c)
+
 
 # Sizes on both sides of the solver's small-equation path: equations with
 # max(m, n) <= 100 are solved column by column, larger ones by the blocked

@@ -430,6 +430,37 @@ class SylvesterSolveTest(jtu.JaxTestCase):
       jax.eval_shape(partial(solve, broadening=1e-3), f32(3, 3), f32(2, 2),
                      f32(3, 2))
 
+  @jtu.sample_product(
+      platform=["cuda", "rocm"],
+      quasi_triangular=[False, True],
+      # The column-by-column solve, and the blocked wavefront in bands.
+      n=[40, 200],
+  )
+  def testLowersToPlainHloForGpu(self, platform, quasi_triangular, n):
+    # The solve and its derivatives lower for GPUs to standard StableHLO
+    # (loops, slices, products, triangular solves), with no custom call
+    # (LAPACK's, say) that only one platform implements: factors computed
+    # elsewhere (Schur forms on the host) can be solved on the device.
+    # Lowering only, which needs no GPU.
+    dtype = np.float32
+    x = jax.ShapeDtypeStruct((n, n), dtype)
+    solve = partial(lax_linalg.sylvester_solve,
+                    quasi_triangular=quasi_triangular)
+    loss = lambda a, b, c: jnp.sum(solve(a, b, c, transpose=True) ** 2)
+    funs = [
+        solve,
+        lambda a, b, c: jax.jvp(solve, (a, b, c), (a, b, c)),
+        jax.grad(loss, argnums=(0, 1, 2)),
+        lambda a, b, c: jax.vmap(solve)(a[None], b[None], c[None]),
+    ]
+    for fun in funs:
+      exported = jax.export.export(jax.jit(fun), platforms=(platform,))(
+          x, x, x)
+      self.assertEqual(exported.platforms, (platform,))
+      module = exported.mlir_module()
+      self.assertIn("stablehlo.while", module)
+      self.assertNotIn("custom_call", module)
+
   def testPrimitiveIsExported(self):
     jaxpr = jax.make_jaxpr(partial(lax_linalg.sylvester_solve,
                                    transpose=True))(

@@ -50,9 +50,10 @@ def sylvester_factor(a: ArrayLike, b: ArrayLike, *,
   Args:
     a: array of shape ``(..., m, m)``.
     b: array of shape ``(..., n, n)``; batch dimensions broadcast with ``a``.
-    method: as for :func:`solve_sylvester`: ``"schur"`` (default; CPU only),
-      ``"eigh"`` (Hermitian ``a`` and ``b``: their Hermitian parts are used)
-      or ``"eigen"``.
+    method: as for :func:`solve_sylvester`: ``"schur"`` (default; CPU only:
+      where the default device is a GPU, factor under
+      ``jax.default_device(jax.devices("cpu")[0])``), ``"eigh"`` (Hermitian
+      ``a`` and ``b``: their Hermitian parts are used) or ``"eigen"``.
 
   Returns:
     A :class:`SylvesterFactors`. The factorization is not differentiated

@@ -22,6 +22,7 @@ import numpy as np
 
 from jax._src import ad_util
 from jax._src import config
+from jax._src import core
 from jax._src import dtypes
 from jax._src import lax
 from jax._src import numpy as jnp
@@ -242,12 +243,15 @@ def _check_sylvester_args(fun: str, a: Array, b: Array, c: Array | None,
   if method not in _SYLVESTER_METHODS:
     raise ValueError(
         f"{fun}: method must be one of {_SYLVESTER_METHODS}, got {method!r}.")
-  if method == "schur" and xla_bridge.default_backend() != "cpu":
-    raise ValueError(
-        f"{fun}: method='schur' needs jax.lax.linalg.schur, which JAX "
-        "implements only on CPU (default backend: "
-        f"{xla_bridge.default_backend()}). For Hermitian A and B use "
-        "method='eigh', which runs on every platform.")
+  if method == "schur":
+    platform = _sylvester_platform(a, b, c)
+    if platform != "cpu":
+      raise ValueError(
+          f"{fun}: method='schur' needs jax.lax.linalg.schur, which JAX "
+          f"implements only on CPU (the solve would run on {platform}). Run "
+          "it on the CPU (e.g. under jax.default_device(jax.devices('cpu')"
+          "[0])), or, for Hermitian A and B, use method='eigh', which runs "
+          "on every platform.")
   names = ("A", "B") if fun == "solve_sylvester" else ("a", "b")
   for name, x in zip(names, (a, b)):
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
@@ -270,6 +274,22 @@ def _check_sylvester_args(fun: str, a: Array, b: Array, c: Array | None,
     raise ValueError(
         f"{fun}: the batch dimensions of the arguments must broadcast, got "
         f"{shapes}.") from None
+
+
+def _sylvester_platform(*operands: Array | None) -> str:
+  # The platform a jitted solve of the operands runs on: that of the first
+  # committed array among them, else jax.default_device's, else the default
+  # backend (traced operands leave the latter two).
+  for x in operands:
+    if (x is not None and not isinstance(x, core.Tracer) and
+        isinstance(x, Array) and x.committed):
+      return next(iter(x.devices())).platform
+  device = config.default_device.value
+  if isinstance(device, str):
+    return device
+  if device is not None:
+    return device.platform
+  return xla_bridge.default_backend()
 
 
 def _sylvester_factor_one(x: Array, method: str
@@ -389,7 +409,9 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
     C: array of shape ``(..., m, n)``. Batch dimensions are broadcast across
       ``A``, ``B``, and ``C``.
     method: ``"schur"`` (default; any square matrices; CPU only, since
-      :func:`jax.lax.linalg.schur` is), ``"eigh"`` (Hermitian ``A`` and ``B``:
+      :func:`jax.lax.linalg.schur` is: where the default device is a GPU,
+      place the solve on the CPU with :func:`jax.default_device` or CPU
+      inputs), ``"eigh"`` (Hermitian ``A`` and ``B``:
       their Hermitian parts :math:`(A + A^H)/2` and :math:`(B + B^H)/2` are
       used; every platform) or ``"eigen"`` (diagonalizable matrices;
       inaccurate when the eigenvectors are ill-conditioned).
