@@ -66,10 +66,12 @@ def main():
 
   solve = lambda a, b, c: jl.solve_sylvester(a, b, c, tol=None)
 
+  def pad(x, size):
+    return np.pad(np.asarray(x), [(0, size - x.shape[-1])] * 2)
+
   def padded(a, b, c, size):
     n = c.shape[-1]
-    pad = lambda x: np.pad(np.asarray(x), [(0, size - n)] * 2)
-    x = solve(pad(a), pad(b), pad(c))
+    x = solve(pad(a, size), pad(b, size), pad(c, size))
     return jax.device_put(np.ascontiguousarray(np.asarray(x)[:n, :n]))
 
   print(f"jax {jax.__version__}, float64, CPU, "
@@ -95,8 +97,7 @@ def main():
     new_exact = (f"{time.perf_counter() - t0:11.3f}" if n not in seen_n else
                  f"{'compiled':>11}")
     seen_n.add(n)
-    pad = lambda x: np.pad(x, [(0, size - n)] * 2)
-    xp = np.asarray(solve(pad(a), pad(b), pad(c)))
+    xp = np.asarray(solve(pad(a, size), pad(b, size), pad(c, size)))
     err = np.abs(xp[:n, :n] - x).max() / np.abs(x).max()
     outside = max(np.abs(xp[n:]).max(initial=0),
                   np.abs(xp[:, n:]).max(initial=0))

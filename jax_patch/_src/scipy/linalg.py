@@ -281,8 +281,8 @@ def _sylvester_platform(*operands: Array | None) -> str:
   # committed array among them, else jax.default_device's, else the default
   # backend (traced operands leave the latter two).
   for x in operands:
-    if (x is not None and not isinstance(x, core.Tracer) and
-        isinstance(x, Array) and x.committed):
+    if (isinstance(x, Array) and not isinstance(x, core.Tracer) and
+        x.committed):
       return next(iter(x.devices())).platform
   device = config.default_device.value
   if isinstance(device, str):
