@@ -14,10 +14,13 @@
 
 """jax_patch's own factor-once, solve-many pair (not part of the patches)."""
 
+from unittest import mock
+
 import jax
 import jax.numpy as jnp
 from jax import config
 from jax._src import test_util as jtu
+from jax._src import xla_bridge
 import numpy as np
 import pytest
 import scipy.linalg
@@ -123,14 +126,11 @@ def test_bad_input():
     sylvester_solve(factors, np.ones((4, 3, 2)))
 
 
-
 def test_factor_on_the_host_of_a_gpu_machine():
   # Where the default backend is a GPU (simulated), the Schur factors are
   # computed on the CPU under jax.default_device, as the lowering test below
   # intends for a GPU solve; without it the factorization is refused with a
   # clear error rather than a lowering failure.
-  from unittest import mock
-  from jax._src import xla_bridge
   rng = np.random.default_rng(7)
   a, b = _matrix(rng, 6, np.float64, False), _matrix(rng, 4, np.float64, False)
   c = _random(rng, (6, 4), np.float64)
@@ -141,6 +141,7 @@ def test_factor_on_the_host_of_a_gpu_machine():
       factors = sylvester_factor(a, b)
   np.testing.assert_allclose(sylvester_solve(factors, c),
                              _scipy(a, b, c[None])[0], rtol=1e-11, atol=1e-11)
+
 
 @pytest.mark.parametrize("platform", ["cuda", "rocm"])
 @pytest.mark.parametrize("method", ["schur", "eigh", "eigen"])
