@@ -48,9 +48,11 @@ fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-# cd / so that a `jax` folder in the cwd cannot shadow anything.
+# cd / so that a `jax` folder in the cwd cannot shadow anything. The sdist is
+# one file for every Python; --python-version only keeps pip from skipping a
+# release that needs a newer Python than this one (0.11 and later need 3.12).
 (cd / && "$python" -m pip download --quiet --no-deps --no-binary :all: \
-  --dest "$tmp" "jax==$version") >&2
+  --python-version 3.13 --dest "$tmp" "jax==$version") >&2
 sdist="$(ls "$tmp"/jax-*.tar.gz | head -n 1)"
 
 rm -rf "$dest"

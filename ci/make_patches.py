@@ -18,6 +18,8 @@
   python ci/make_patches.py                 # rewrite patches/
   python ci/make_patches.py --check --lint  # exit 1 if stale or not clean
   python ci/make_patches.py --base DIR --out DIR    # another JAX checkout
+  ci/py313.sh --jax 0.12.1 -- python ci/make_patches.py --base DIR --out DIR
+                              # a base that needs Python >= 3.12 (jax 0.11+)
   python ci/make_patches.py --tree DIR --upto K     # tree with PRs 1..K
 
 STACK (ci/stack.py) says what each PR takes from the package (top-level
@@ -521,6 +523,35 @@ def fetch_base(version: str) -> pathlib.Path:
   return pathlib.Path(out.strip().splitlines()[-1])
 
 
+def base_python(base: pathlib.Path) -> tuple[int, ...] | None:
+  """The oldest Python the base's code is written for (setup.py's
+  python_requires or pyproject's requires-python), or None if neither says."""
+  for name, key in (("setup.py", "python_requires"),
+                    ("pyproject.toml", "requires-python")):
+    path = base / name
+    m = path.is_file() and re.search(
+        rf"{key}\s*=\s*['\"]>=\s*([0-9.]+)['\"]", path.read_text())
+    if m:
+      return tuple(int(p) for p in m.group(1).split("."))
+  return None
+
+
+def check_python(base: pathlib.Path) -> None:
+  """Exits with the command to use if this Python is older than the base's.
+
+  The generator compiles the patched files, and a base may use syntax this
+  Python does not have (jax 0.11+: `class ValueHolder[ValueType]`, 3.12).
+  """
+  need = base_python(base)
+  if need and sys.version_info[:len(need)] < need:
+    have = ".".join(map(str, sys.version_info[:2]))
+    raise SystemExit(
+        f"error: the JAX base {base} needs Python >= "
+        f"{'.'.join(map(str, need))}, this is Python {have}; run the "
+        "generator under Python 3.13, e.g. (as root) ci/py313.sh --jax "
+        "0.12.1 -- python ci/make_patches.py --base ... --out ...")
+
+
 def compare(new: pathlib.Path, old: pathlib.Path) -> list[str]:
   """The differences of old from new, as `diff -ruN` prints them."""
   return subprocess.run(["diff", "-ruN", str(old), str(new)], text=True,
@@ -539,6 +570,7 @@ def main(argv=None) -> int:
   if args.base_version:
     return print(stack.BASE_VERSION) or 0
   base = args.base or fetch_base(stack.BASE_VERSION)
+  check_python(base)
   if args.tree:
     shutil.rmtree(args.tree, ignore_errors=True)
     args.tree.parent.mkdir(parents=True, exist_ok=True)

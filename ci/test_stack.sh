@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Applies the stack PR by PR with `git am` and runs the tests after each.
 #
-#   ci/test_stack.sh [--each | --own | --last] [--series DIR] BASE [PYTEST_ARGS...]
+#   ci/test_stack.sh [--each | --own | --last] [--series DIR] [--jax-tests SRC]
+#                    BASE [PYTEST_ARGS...]
 #
 # BASE: a JAX source tree that is a git repository: the jax-v0.10.2 sdist
 # from ci/fetch_jax_source.sh, or a checkout of a JAX tag (with tests/) for
@@ -13,6 +14,10 @@
 #   --own   after PR k: PR k's own new tests only (what CI runs)
 #   --last  (default) after the last PR: JAX's tests and all new tests
 #
+# --jax-tests SRC: a JAX source tree whose tests/eigh_test.py and
+# tests/linalg_test.py are committed into the clone of BASE first, for a BASE
+# without tests/ (an sdist); the clone's own tests/ win where it has them.
+#
 # Every patch must apply with `git am` exactly (no fuzz, no 3-way merge).
 # Prints one line per run with its time; exits non-zero if a patch does not
 # apply, a test fails or a run collects no test. JAX_NUM_GENERATED_CASES
@@ -22,10 +27,12 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 mode=last
 series="$repo_root/patches"
+jax_tests=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --each|--own|--last) mode="${1#--}"; shift ;;
     --series) series="$(cd "$2" && pwd)"; shift 2 ;;
+    --jax-tests) jax_tests="$(cd "$2" && pwd)"; shift 2 ;;
     *) break ;;
   esac
 done
@@ -38,6 +45,14 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 tree="$tmp/jax"
 git clone -q --no-hardlinks "$base" "$tree"
+if [[ -n "$jax_tests" && ! -d "$tree/tests" ]]; then
+  mkdir "$tree/tests"
+  cp "$jax_tests"/tests/{eigh,linalg}_test.py "$tree/tests/"
+  git -C "$tree" add tests
+  GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@localhost git -C "$tree" commit -q \
+    --no-gpg-sign -m "JAX's tests from $jax_tests"
+  echo "JAX's tests: eigh_test.py and linalg_test.py from $jax_tests" >&2
+fi
 
 peer=()
 for f in tests/eigh_test.py tests/linalg_test.py; do
