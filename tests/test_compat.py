@@ -145,3 +145,17 @@ def test_new_scipy_argument_is_refused(monkeypatch):
   monkeypatch.setattr(jax.scipy.linalg, "solve_sylvester", solve_sylvester)
   _assert_refused(r"jax.scipy.linalg.solve_sylvester has parameters "
                   r"\['assume_a'\]")
+
+
+def test_install_when_installed_checks_nothing(monkeypatch):
+  # install() replaces nothing more once installed, so a registry changed
+  # since (tests/test_fuzz.py swaps the stock rule back in) is not refused.
+  jax_patch.install()
+  monkeypatch.setitem(ad.primitive_jvps, lax_linalg.eigh_p, lambda *a: a)
+  jax_patch.install()
+  assert jax_patch.is_installed()
+  monkeypatch.undo()
+  jax_patch.uninstall()
+  assert ad.primitive_jvps[lax_linalg.eigh_p] is lax_linalg._eigh_jvp_rule
+  monkeypatch.setitem(ad.primitive_jvps, lax_linalg.eigh_p, lambda *a: a)
+  _assert_refused(r"ad.primitive_jvps\[eigh_p\] is <function")
