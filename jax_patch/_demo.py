@@ -195,7 +195,8 @@ def demo_sylvester(out=print):
 def main(out=print) -> None:
   jax.config.update("jax_enable_x64", True)
   out(f"jax {jax.__version__}, jax_patch {jax_patch.__version__}, "
-      f"backend {jax.default_backend()}, float64")
+      f"backend {jax.default_backend()}, float64 (stock JAX below is jax "
+      f"{jax.__version__}, as measured now)")
   out("")
   demo_eigh(out)
   demo_sylvester(out)
