@@ -205,12 +205,22 @@ def projector_gauge_violation(v, w, mask):
   return np.abs(c - c.conj().T) / np.max(np.abs(c))
 
 
-def degeneracy_tolerance(w, dtype) -> float:
-  """The eigh rule's documented threshold (jax_patch issue 9):
-  max(sqrt(eps) (max w - min w), 2 n eps max|w|)."""
+def degeneracy_tolerance(w, dtype, rtol=None) -> float:
+  """The gap below which the eigh rule treats two of the eigenvalues w as
+  degenerate, as documented (jax_patch issue 22):
+
+    max(rtol (max w - min w), 16 sqrt(n) eps max|w|),
+
+  eps of `dtype`. The second term (ties) always applies; the first, the
+  near-degenerate band, only when jax_linalg_degeneracy_rtol is set: rtol
+  None (the default) gives ties only, "sqrt_eps" the square root of eps.
+  """
   eps = float(np.finfo(dtype).eps)
-  return max(np.sqrt(eps) * (np.max(w) - np.min(w)),
-             2 * len(w) * eps * np.max(np.abs(w)))
+  tol = 16 * np.sqrt(len(w)) * eps * np.max(np.abs(w))
+  if rtol is not None:
+    rtol = np.sqrt(eps) if rtol == "sqrt_eps" else float(rtol)
+    tol = max(rtol * (np.max(w) - np.min(w)), tol)
+  return float(tol)
 
 
 # Sylvester equations, from SciPy. scipy.linalg.solve_sylvester (1.17) is

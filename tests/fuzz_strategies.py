@@ -30,8 +30,12 @@ more clusters):
   drawn as exactly 0, log-uniform in [1e-17, 1e-6], log-uniform in
   [1e-15, 1e-12] (the splittings that rounding leaves in symmetric
   Hamiltonians built in floating point), or log-uniform in
-  [tau / 3, 3 tau], tau = sqrt(eps) of the dtype: on both sides of the
-  degeneracy threshold tau * spread of the eigh rule.
+  [tau / 3, 3 tau], tau = sqrt(eps) of the dtype: on both sides of the edge
+  tau * spread of the near-degenerate band that
+  jax_linalg_degeneracy_rtol="sqrt_eps" opts into. By default the eigh
+  rule treats only ties as degenerate, gaps up to 16 sqrt(n) eps max|λ|:
+  with the shifts below, about 2e-15 to 3e-14 of the spread in double
+  precision and 1e-6 to 2e-5 in single.
 * Gaps between neighbouring clusters (from the top of one to the bottom of
   the next) are at least MIN_GAP = 1e-2 of the spread. Why: every loss
   checked here depends on the eigenvectors through projectors onto whole
@@ -39,8 +43,9 @@ more clusters):
   (the cast to float32 included) and the backward error of eigh move those
   projectors by about eps |A| / gap. With |A| <= 2 spread (the shift below)
   that is at most 200 eps: 2.4e-5 in float32, far inside the 1e-2 target,
-  and 50 times MIN_GAP is still above the float32 threshold 3.5e-4, so the
-  inter-cluster pairs are never treated as degenerate. The rest of the
+  and MIN_GAP is 29 times the float32 band, sqrt(eps) = 3.5e-4 of the
+  spread, so the inter-cluster pairs are never treated as degenerate, with
+  the band or without. The rest of the
   spread is shared out by log-uniform weights, so gaps range from MIN_GAP
   to about 1.
 * The eigh family (projectors, eigenvalue sums, gauge check, stock rule)
@@ -90,7 +95,9 @@ def real_dtype(dtype):
 
 
 def threshold(dtype) -> float:
-  """tau: pairs closer than tau * spread are degenerate for the eigh rule."""
+  """tau = sqrt(eps): with jax_linalg_degeneracy_rtol="sqrt_eps", pairs
+  closer than tau * spread are degenerate for the eigh rule (by default only
+  ties are, see fuzz_oracles.degeneracy_tolerance)."""
   return float(np.sqrt(np.finfo(dtype).eps))
 
 
