@@ -178,24 +178,40 @@ def take(src: str, names: tuple[str, ...], taken: set) -> list[str]:
   for node, start, end in spans:
     if out:
       out += [""] * min(2, max(1, mod.gap_above(start)))
-    out += mod.text(start, end)
+    out += [re.sub(r"\bjax_patch\._src\b", "jax._src", l)
+            for l in mod.text(start, end)]
     taken.add((src, start))
   return out
 
 
 def without(lines: list[str], words: tuple[str, ...]) -> list[str]:
-  """A def's lines minus body statements that mention any of `words`."""
+  """Lines of defs minus body statements that mention any of `words`."""
   if not words:
     return lines
-  node = ast.parse("\n".join(lines)).body[0]
   drop = set()
-  for stmt in node.body:
-    a, b = stmt.lineno - 1, stmt.end_lineno
-    if any(w in "\n".join(lines[a:b]) for w in words):
-      while a > 0 and lines[a - 1].strip().startswith("#"):
-        a -= 1
-      drop.update(range(a, b))
+  for node in ast.parse("\n".join(lines)).body:
+    if not isinstance(node, ast.FunctionDef):
+      continue
+    for i, stmt in enumerate(node.body):
+      a, b = stmt.lineno - 1, stmt.end_lineno
+      if any(w in "\n".join(lines[a:b]) for w in words):
+        # The comments above a statement go with it, except those above
+        # the first, which describe the def.
+        while i and a > 0 and lines[a - 1].strip().startswith("#"):
+          a -= 1
+        drop.update(range(a, b))
   return [l for i, l in enumerate(lines) if i not in drop]
+
+
+def substitute(lines: list[str], pairs: tuple[tuple[str, str], ...]
+               ) -> list[str]:
+  """Lines with each (old, new) text replaced; every old must occur."""
+  text = "\n".join(lines)
+  for old, new in pairs:
+    if old not in text:
+      raise SystemExit(f"error: substitute: {old!r} not found")
+    text = text.replace(old, new)
+  return text.split("\n")
 
 
 # Editing upstream files
@@ -446,11 +462,13 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
       elif isinstance(edit, stack.Delete):
         text = delete(mod, edit.name)
       elif isinstance(edit, stack.Replace):
-        block = without(take(edit.src, (edit.name,), taken), edit.without)
+        block = substitute(without(take(edit.src, (edit.name,), taken),
+                                   edit.without), edit.substitute)
         text = replace(mod, edit.name, block)
         text = add_imports(text, dst, needed_imports(edit.src, [block]))
       else:
-        block = take(edit.src, edit.names, taken)
+        block = substitute(without(take(edit.src, edit.names, taken),
+                                   edit.without), edit.substitute)
         if edit.section:
           start, end = package(edit.src).headers[edit.section]
           taken.add((edit.src, "# " + edit.section))

@@ -50,13 +50,16 @@ class Insert:
 
   An anchor is an upstream top-level name or a `# Section` title. With
   `section`, the statements open a new section: the package's standalone
-  comment block of that title goes first.
+  comment block of that title goes first. `without` and `substitute` give
+  an earlier form of the statements, as for Replace.
   """
   src: str
   names: tuple[str, ...]
   before: str | None = None
   after: str | None = None
   section: str | None = None
+  without: tuple[str, ...] = ()
+  substitute: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,11 +67,13 @@ class Replace:
   """The package's `name` replaces upstream's, in place.
 
   `without`: body statements that mention one of these strings are left
-  out (a later PR of the stack adds them).
+  out (a later PR of the stack adds them). `substitute`: (old, new) text
+  replacements, e.g. a later PR's option read as its default.
   """
   src: str
   name: str
   without: tuple[str, ...] = ()
+  substitute: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,26 +107,42 @@ SCIPY = "jax_patch/_src/scipy/linalg.py"
 SYLVESTER = "jax_patch/_src/lax/sylvester.py"
 
 EIGH_GAUGE = ("_eigh_coupling_p", "linalg_gauge_check", "_eigh_gauge_check_p")
+SYLVESTER_PRIMITIVE = (
+    "_sylvester_solve_shape_rule", "_sylvester_singular_pivots",
+    "_SYLVESTER_TIES", "_sylvester_pivot_inverses", "_sylvester_inverses",
+    "_sylvester_solve_impl", "_sylvester_apply", "_sylvester_eigenvalues",
+    "_sylvester_solve_jvp_rule", "_sylvester_solve_transpose_rule",
+    "sylvester_solve_p")
+# What the diagonal-only primitive of PR 1 leaves out: the dispatch to the
+# triangular kernels.
+SYLVESTER_TRIANGULAR = ("_sylvester_kernels", "_extract_diagonal")
 
 STACK = (
     PR("01-eigh-jvp", {
         "jax/_src/lax/linalg.py": (
-            Insert(LAX, ("_degeneracy_tol", "_inverse_or_zero",
-                         "_eigh_degenerate_mask", "_eigh_inverse_gaps"),
-                   before="_eigh_jvp_rule"),
+            Insert(LAX, ("_eigh_solve",), before="_eigh_jvp_rule",
+                   substitute=(("_degeneracy_rtol(w.dtype)", "None"),)),
             Replace(LAX, "_eigh_jvp_rule", without=EIGH_GAUGE),
+            Insert(LAX, SYLVESTER_PRIMITIVE, before="# Symmetric product",
+                   section="Sylvester equation",
+                   without=SYLVESTER_TRIANGULAR),
         ),
     }, tests=("eigh_degenerate_test.py",)),
     PR("02-eigh-gauge", {
         "jax/_src/config.py": (
-            Insert(CONFIG, ("linalg_gauge_check",),
+            Insert(CONFIG, ("linalg_gauge_check",
+                            "_validate_linalg_degeneracy_rtol",
+                            "linalg_degeneracy_rtol"),
                    after="default_matmul_precision"),
         ),
         "jax/_src/lax/linalg.py": (
             Insert(LAX, ("_internal_primitive",),
                    after="standard_linalg_primitive"),
+            Insert(LAX, ("_degeneracy_rtol",), before="_eigh_solve"),
+            Replace(LAX, "_eigh_solve"),
             Insert(LAX, (
-                "_non_hermitian", "_eigh_gauge_check_abstract_eval",
+                "_non_hermitian", "_eigh_degenerate_mask",
+                "_eigh_gauge_check_abstract_eval",
                 "_eigh_gauge_check_jvp_rule", "_eigh_gauge_violations",
                 "_eigh_gauge_check_transpose_rule", "_raise_eigh_gauge_error",
                 "_eigh_gauge_check_p", "_eigh_coupling_abstract_eval",
@@ -134,6 +155,7 @@ STACK = (
     PR("03-svd-jvp", {
         "jax/_src/lax/linalg.py": (
             Insert(LAX, (
+                "_svd_solve", "_svd_complement_solve",
                 "_svd_degenerate_masks", "_svd_rotations", "_svd_tangents",
                 "_svd_coupling_outputs", "_svd_coupling_abstract_eval",
                 "_svd_coupling_impl", "_svd_coupling_tangent",
@@ -171,9 +193,18 @@ STACK = (
     }, tests=("matfun_hermitian_test.py",)),
     PR("06-sylvester-solve", {
         "jax/_src/lax/sylvester.py": (NewFile(SYLVESTER),),
+        "jax/_src/lax/linalg.py": (
+            Replace(LAX, "_sylvester_solve_shape_rule"),
+            Insert(LAX, ("_sylvester_kernels", "_sylvester_is_diagonal"),
+                   after="_sylvester_solve_shape_rule"),
+            Replace(LAX, "_sylvester_inverses"),
+            Replace(LAX, "_sylvester_solve_impl"),
+            Replace(LAX, "_sylvester_apply"),
+            Replace(LAX, "_sylvester_eigenvalues"),
+        ),
         "jax/lax/linalg.py": (
-            Export("jax._src.lax.sylvester", (
-                "sylvester_solve", "sylvester_solve_p")),
+            Export("jax._src.lax.linalg", ("sylvester_solve_p",)),
+            Export("jax._src.lax.sylvester", ("sylvester_solve",)),
         ),
     }, tests=("sylvester_solve_test.py",)),
     PR("07-solve-sylvester", {

@@ -32,17 +32,45 @@ import contextlib
 import threading
 
 from jax_patch import monkeypatch as _monkeypatch
+# Registers the jax_linalg_degeneracy_rtol and jax_linalg_gauge_check options
+# with JAX's config, so that jax.config.update, the JAX_LINALG_* environment
+# variables and these context managers work from here on. They take effect
+# on derivatives once install() is in effect.
+from jax_patch._src.config import (
+    linalg_degeneracy_rtol as linalg_degeneracy_rtol,
+    linalg_gauge_check as linalg_gauge_check,
+)
 
 __version__ = "0.1.0"
 
 
-def install(*, gauge_check: str | None = None) -> None:
+def install(*, gauge_check: str | None = None,
+            degeneracy_rtol: float | str | None = None) -> None:
   """Installs jax_patch's rules and functions into JAX.
 
   Idempotent; clears JAX's caches so that functions traced before pick up
   the new rules. Raises ``RuntimeError`` for an unsupported JAX version.
 
+  By default the derivatives of ``eigh``, ``svd`` and ``eigh(a, b)`` treat
+  only eigenvalues (singular values) that are equal to working precision as
+  degenerate; everywhere else they are the stock rules' derivatives.
+
   Args:
+    degeneracy_rtol: if given, sets the ``jax_linalg_degeneracy_rtol``
+      option: eigenvalues closer than this times their spread (``max(w) -
+      min(w)``; for the SVD ``2 max(s)``) also count as degenerate, a number
+      in ``[0, 1)`` or ``"sqrt_eps"`` for the square root of the dtype's
+      machine epsilon. This makes derivatives of losses that depend on whole
+      clusters of nearly equal eigenvalues (projectors, density matrices)
+      accurate at any splitting, and changes the derivatives of individual
+      eigenvectors inside the band to those of their cluster's projector.
+      ``None`` (the default) leaves the option as it is (ties only unless
+      set otherwise); to go back to ties only, use
+      ``jax_patch.linalg_degeneracy_rtol(None)`` as a context manager or
+      ``jax.config.update("jax_linalg_degeneracy_rtol", None)``. Also
+      ``jax.config.update("jax_linalg_degeneracy_rtol", ...)``, the
+      ``JAX_LINALG_DEGENERACY_RTOL`` environment variable, or scoped with
+      ``jax_patch.linalg_degeneracy_rtol("sqrt_eps")``.
     gauge_check: if given, sets the ``jax_linalg_gauge_check`` option that
       install() registers: what reverse-mode ``eigh`` and ``svd`` do when
       the loss depends on the arbitrary basis of a degenerate eigenspace or
@@ -52,16 +80,18 @@ def install(*, gauge_check: str | None = None) -> None:
       singular values). Like any JAX option it can also be set with
       ``jax.config.update("jax_linalg_gauge_check", ...)``, the
       ``JAX_LINALG_GAUGE_CHECK`` environment variable, or scoped with
-      ``jax._src.config.linalg_gauge_check("raise")`` as a context manager.
+      ``jax_patch.linalg_gauge_check("raise")`` as a context manager.
   """
-  _monkeypatch.install(gauge_check=gauge_check)
+  _monkeypatch.install(gauge_check=gauge_check,
+                       degeneracy_rtol=degeneracy_rtol)
 
 
 def uninstall() -> None:
   """Restores everything ``install()`` replaced. Idempotent.
 
-  The ``jax_linalg_gauge_check`` option stays registered (JAX cannot
-  unregister an option), without effect on stock JAX's rules.
+  The ``jax_linalg_gauge_check`` and ``jax_linalg_degeneracy_rtol``
+  options stay registered (JAX cannot unregister an option), without effect
+  on stock JAX's rules.
   """
   _monkeypatch.uninstall()
 
@@ -77,33 +107,31 @@ _installed_before_scopes = False
 
 
 @contextlib.contextmanager
-def patched(*, gauge_check: str | None = None):
+def patched(*, gauge_check: str | None = None,
+            degeneracy_rtol: float | str | None = None):
   """Context manager: installed inside, restored to the previous state after.
 
   Installing is process-wide, so scopes are reference-counted: jax_patch
   stays installed while any ``patched()`` scope is open, in any thread, and
   the state from before the first scope is restored when the last one
-  closes. ``gauge_check`` is set for this thread only (JAX's thread-local
-  config context), so concurrent scopes may use different modes.
+  closes. ``gauge_check`` and ``degeneracy_rtol`` (see ``install()``) are
+  set for this thread only (JAX's thread-local config context), so
+  concurrent scopes may use different settings.
   """
   global _scopes, _installed_before_scopes
-  if gauge_check is not None and gauge_check not in (
-      _monkeypatch.GAUGE_CHECK_MODES):
-    raise ValueError(f"gauge_check must be one of "
-                     f"{_monkeypatch.GAUGE_CHECK_MODES} or None, got "
-                     f"{gauge_check!r}.")
+  _monkeypatch.check_options(gauge_check, degeneracy_rtol)
   with _scopes_lock:
     if _scopes == 0:
       _installed_before_scopes = is_installed()
     install()
     _scopes += 1
   try:
-    if gauge_check is None:
+    with contextlib.ExitStack() as stack:
+      if gauge_check is not None:
+        stack.enter_context(linalg_gauge_check(gauge_check))
+      if degeneracy_rtol is not None:
+        stack.enter_context(linalg_degeneracy_rtol(degeneracy_rtol))
       yield
-    else:
-      from jax._src import config  # pylint: disable=g-import-not-at-top
-      with config.linalg_gauge_check(gauge_check):
-        yield
   finally:
     with _scopes_lock:
       _scopes -= 1

@@ -55,7 +55,8 @@ def _targets():
   jax_src_scipy = importlib.import_module("jax._src.scipy.linalg")
   jax_scipy = importlib.import_module("jax.scipy.linalg")
   jax_config = importlib.import_module("jax._src.config")
-  out = [(jax_config, "linalg_gauge_check", ours_config.linalg_gauge_check)]
+  out = [(jax_config, name, getattr(ours_config, name))
+         for name in ("linalg_degeneracy_rtol", "linalg_gauge_check")]
   _, rules = compat.jvp_registry()
   out += [(jax_src_lax, name, getattr(ours_lax, name)) for name in rules]
   for mod in (jax_src_lax, jax_lax):
@@ -70,12 +71,10 @@ def _targets():
 GAUGE_CHECK_MODES = ("ignore", "nan", "raise")
 
 
-def install(gauge_check=None) -> None:
+def install(gauge_check=None, degeneracy_rtol=None) -> None:
   global _saved
   compat.check_supported()
-  if gauge_check is not None and gauge_check not in GAUGE_CHECK_MODES:
-    raise ValueError(f"gauge_check must be one of {GAUGE_CHECK_MODES} or "
-                     f"None, got {gauge_check!r}.")
+  check_options(gauge_check, degeneracy_rtol)
   from jax_patch._src.lax import linalg as ours_lax
   with _lock:
     if _saved is None:
@@ -89,9 +88,20 @@ def install(gauge_check=None) -> None:
         setattr(mod, name, value)
       _saved = saved
       compat.clear_caches()
+    # jax.config options in the jit cache key: no cache clearing needed.
     if gauge_check is not None:
-      # A jax.config option in the jit cache key: no cache clearing needed.
       jax.config.update("jax_linalg_gauge_check", gauge_check)
+    if degeneracy_rtol is not None:
+      jax.config.update("jax_linalg_degeneracy_rtol", degeneracy_rtol)
+
+
+def check_options(gauge_check, degeneracy_rtol) -> None:
+  """ValueError for an invalid install()/patched() option, before any change."""
+  from jax_patch._src import config as ours_config
+  if gauge_check is not None and gauge_check not in GAUGE_CHECK_MODES:
+    raise ValueError(f"gauge_check must be one of {GAUGE_CHECK_MODES} or "
+                     f"None, got {gauge_check!r}.")
+  ours_config._validate_linalg_degeneracy_rtol(degeneracy_rtol)
 
 
 def uninstall() -> None:

@@ -434,15 +434,44 @@ class SvdDegenerateJvpTest(jtu.JaxTestCase):
       self.assertAllClose(_f64(du[i]), du_ref, rtol=tol, atol=tol)
       self.assertAllClose(_f64(dvh[i]), dvh_ref, rtol=tol, atol=tol)
 
+  def testDerivativesBindSylvesterSolve(self):
+    # The rotations and the complement term are Sylvester equations with
+    # diagonal factors, solved by sylvester_solve_p in both modes.
+    a = np.arange(12.).reshape(4, 3).astype(np.float32)
+    loss = lambda x: jnp.sum(jnp.linalg.svd(x, full_matrices=False)[0] ** 3)
+    for f in (jax.grad(loss), lambda x: jax.jvp(loss, (x,), (x,))):
+      self.assertIn("sylvester_solve[", str(jax.make_jaxpr(f)(a)))
+
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  def testSamePolicyAsEigh(self):
+    # On A = I + 1e-9 diag(0, 1, 2), symmetric positive definite, the
+    # singular values are the eigenvalues. Their gaps of 1e-9 are far above
+    # the ties tolerance, so by default both rules treat them as distinct
+    # and give the same, large, coefficients (K_01 / 1e-9), U^T U̇ = V^T V̇
+    # for eigh.
+    a = np.eye(3) + 1e-9 * np.diag([0., 1., 2.])
+    e = np.random.RandomState(0).randn(3, 3)
+    e = e + e.T
+    (w, v), (_, v_dot) = jax.jvp(jnp.linalg.eigh, (a,), (e,))
+    (u, _, _), (u_dot, _, _) = jax.jvp(jnp.linalg.svd, (a,), (e,))
+    y_eigh = np.asarray(v).T @ np.asarray(v_dot)
+    y_svd = np.asarray(u).T @ np.asarray(u_dot)
+    self.assertGreater(abs(y_eigh[0, 1]), 1e6)
+    # eigh sorts ascending, svd descending; the signs of the vectors are
+    # their own. The pair's coefficients carry the rounding of the 1e-9
+    # gaps, about eps / 1e-9 relative.
+    self.assertAllClose(np.abs(y_svd[::-1, ::-1]), np.abs(y_eigh),
+                        rtol=1e-6, atol=1e-6)
+
   @jtu.sample_product(dtype=inexact_types)
   def testNearDegenerateSplittingsStayAccurate(self, dtype):
-    # Singular values 3 and 3 (1 + δ): below the degeneracy tolerance
-    # (2 sqrt(eps) max(s)) the pair is zeroed, which is exact for the polar
-    # factor and the top-2 projector; above it the textbook coefficients
-    # cancel to about eps / δ. The error stays bounded at every splitting,
-    # from exact degeneracy through the tolerance (measured over 61
-    # splittings in [1e-16, 1e-1]: at most 6e-10 in float64 and 7e-5 in
-    # float32, both just above the tolerance).
+    # Singular values 3 and 3 (1 + δ), with the near-degenerate band
+    # (jax_linalg_degeneracy_rtol): below it (2 sqrt(eps) max(s)) the pair
+    # is zeroed, which is exact for the polar factor and the top-2
+    # projector; above it the textbook coefficients cancel to about eps / δ.
+    # The error stays bounded at every splitting, from exact degeneracy
+    # through the band (measured over 61 splittings in [1e-16, 1e-1]: at
+    # most 6e-10 in float64 and 7e-5 in float32, both just above the band).
     rng = self.rng()
     q1, q2 = _unitary(rng, 5, dtype), _unitary(rng, 4, dtype)
     e = _random(rng, (5, 4), dtype)
@@ -454,7 +483,8 @@ class SvdDegenerateJvpTest(jtu.JaxTestCase):
       a = ((q1[:, :4] * s) @ q2.conj().T).astype(dtype)
       for f, expected in ((_polar, _polar_derivative(a, e)),
                           (_left_projector(2), _projector_derivative(a, e, 2))):
-        _, dx = jax.jvp(f, (a,), (e,))
+        with config.linalg_degeneracy_rtol("sqrt_eps"):
+          _, dx = jax.jvp(f, (a,), (e,))
         errors.append(np.abs(_f64(dx) - expected).max() /
                       np.abs(expected).max())
     self.assertLess(max(errors), bound)

@@ -13,12 +13,12 @@
 # limitations under the License.
 
 # This module mirrors jax/_src/config.py: the options the upstream patch adds
-# there. Importing it registers them with JAX's config, so only install()
-# imports it (once per process: JAX cannot register an option twice).
+# there. Importing it registers them with JAX's config; `import jax_patch`
+# does that once per process (JAX cannot register an option twice).
 
 from __future__ import annotations
 
-from jax._src.config import enum_state
+from jax._src.config import enum_state, string_or_object_state
 
 linalg_gauge_check = enum_state(
     name='jax_linalg_gauge_check',
@@ -31,5 +31,36 @@ linalg_gauge_check = enum_state(
           'undefined: "ignore" returns the gauge-fixed gradient, "nan" puts '
           'NaN into the affected entries (for svd, batch elements), "raise" '
           'raises an error naming the eigenpairs or singular values.'),
+    include_in_jit_key=True,
+    include_in_trace_context=True)
+
+
+def _validate_linalg_degeneracy_rtol(value):
+  if value is None or value == 'sqrt_eps':
+    return
+  try:
+    ok = not isinstance(value, bool) and 0 <= float(value) < 1
+  except (TypeError, ValueError):
+    ok = False
+  if not ok:
+    raise ValueError(
+        'jax_linalg_degeneracy_rtol must be None, "sqrt_eps" or a number in '
+        f'[0, 1), got {value!r}.')
+
+linalg_degeneracy_rtol = string_or_object_state(
+    name='jax_linalg_degeneracy_rtol',
+    default=None,
+    help=('Eigenvalues (singular values) closer than this times their spread '
+          'count as degenerate in the derivatives of eigh, svd and the '
+          'generalized eigh: within such a pair, the eigenvector (singular '
+          'vector) derivative is that of the projector onto the pair\'s '
+          'eigenspace, not of the individual vectors. None (the default) '
+          'treats only eigenvalues equal to working precision as '
+          'degenerate; "sqrt_eps" uses the square root of the machine '
+          'epsilon of the input\'s dtype. A band makes derivatives of losses '
+          'that depend on whole degenerate clusters (projectors, density '
+          'matrices) accurate at any splitting, and changes the derivatives '
+          'of individual eigenvectors of the pairs inside it.'),
+    validator=_validate_linalg_degeneracy_rtol,
     include_in_jit_key=True,
     include_in_trace_context=True)

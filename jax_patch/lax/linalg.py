@@ -18,9 +18,11 @@
 # Note: import <name> as <name> is required for names to be exported.
 # See PEP 484 & https://github.com/jax-ml/jax/issues/7570
 
+from jax_patch._src.lax.linalg import (
+  sylvester_solve_p as sylvester_solve_p,
+)
 from jax_patch._src.lax.sylvester import (
   sylvester_solve as sylvester_solve,
-  sylvester_solve_p as sylvester_solve_p,
 )
 
 from jax_patch._src.lax.hermitian_funm import (

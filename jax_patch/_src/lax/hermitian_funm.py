@@ -561,17 +561,22 @@ def _eigh_dropping_degenerate_pairs(a: Array) -> tuple[Array, Array]:
 
 @_eigh_dropping_degenerate_pairs.defjvp
 def _eigh_dropping_degenerate_pairs_jvp(primals, tangents):
-  # The eigh JVP, dV = V (F o V^H dA V) with F_ij = 1 / (l_j - l_i) and
-  # F_ij = 0 on the pairs that eigh's rule treats as degenerate, without its
+  # The eigh JVP, dV = V Y with Y_ij = K_ij / (l_j - l_i), K = V^H dA V, and
+  # Y_ij = 0 on the pairs closer than sqrt(eps) of the spread, without its
   # second-order coupling and gauge check: only used for the third-order
-  # fallback, where finiteness is all that is asked for.
+  # fallback. Matrix functions depend on the eigenvectors only through the
+  # projectors onto whole clusters, for which zeroing such pairs is exact
+  # and bounds the rounding error of the others (see
+  # _sylvester_singular_pivots), whatever jax_linalg_degeneracy_rtol says.
   a, = primals
   a_dot, = tangents
   w, v = _eigh_dropping_degenerate_pairs(a)
   a_dot_hat = _to_eigenbasis(v, a_dot)
-  f = lax_linalg._eigh_inverse_gaps(w)
   w_dot = jnp.real(einsum("...ii->...i", a_dot_hat))
-  v_dot = _dot(v, f.astype(a_dot_hat.dtype) * a_dot_hat)
+  w_row = w.astype(a_dot_hat.dtype)[..., None, :]
+  v_dot = _dot(v, lax_linalg.sylvester_solve_p.bind(
+      -w_row, w_row, a_dot_hat, transpose=False,
+      rtol=float(np.sqrt(np.finfo(w.dtype).eps)), broadening=None))
   return (w, v), (w_dot.astype(w.dtype), v_dot)
 
 

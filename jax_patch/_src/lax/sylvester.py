@@ -21,16 +21,12 @@ import numpy as np
 
 from jax._src import ad_util
 from jax._src import dtypes
-from jax._src.interpreters import ad
-from jax._src.interpreters import mlir
 from jax._src.lax import control_flow
 from jax._src.lax import lax
-from jax._src.lax import linalg
+from jax_patch._src.lax import linalg
 from jax._src.lax import slicing
-from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (
-    _H, _T, _broadcast_to, _extract_diagonal, _triu,
-    standard_linalg_primitive)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu)
 from jax._src.typing import Array, ArrayLike
 
 
@@ -105,7 +101,7 @@ def sylvester_solve(
   a, b, c = lax.asarray(a), lax.asarray(b), lax.asarray(c)
   _check_sylvester_solve_args(a, b, c, quasi_triangular=quasi_triangular,
                               rtol=rtol, broadening=broadening)
-  return sylvester_solve_p.bind(
+  return linalg.sylvester_solve_p.bind(
       a, b, c, quasi_triangular=quasi_triangular, transpose=transpose,
       rtol=rtol, broadening=broadening)
 
@@ -153,53 +149,50 @@ def _check_sylvester_solve_args(a, b, c, *, quasi_triangular, rtol,
         "sylvester_solve: quasi_triangular=True needs real a, b and c and "
         f"broadening=None, got dtype {c.dtype} and broadening={broadening}.")
 
-def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, **_):
-  m, n = a_shape[0], b_shape[0]
-  if a_shape[1] != m or b_shape[1] != n or tuple(c_shape) != (m, n):
+def _sylvester_triangular_shape_rule(a_shape, b_shape, c_shape):
+  m, n = c_shape
+  if a_shape != (m, m) or b_shape != (n, n):
     raise ValueError(
         "sylvester_solve: a, b and c must have shapes [..., m, m], "
         f"[..., n, n] and [..., m, n], got {a_shape}, {b_shape} and "
         f"{c_shape}.")
   return c_shape
 
-def _sylvester_pivot_inverses(da, db, scale, *, rtol, broadening):
+def _sylvester_scaled_inverses(da, db, scale, *, rtol, broadening):
   # The reciprocals of the pivots d_ij = da_i + db_j, with zero for singular
   # pairs |d_ij| <= rtol * scale, or Lorentzian ones with broadening. A
   # scale that is not finite (inf or NaN among the coefficients) makes them
   # all NaN, so that the solution is NaN rather than silently finite.
   d = da[..., :, None] + db[..., None, :]
-  if broadening is not None:
-    # Lorentzian broadening: 1/d -> conj(d) / (|d|^2 + broadening).
-    d2 = (d * d.conj()).real
-    inv = d.conj() / (d2 + broadening).astype(d.dtype)
-  else:
-    if rtol is None:
-      eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
-      rtol = max(da.shape[-1], db.shape[-1]) * eps
-    singular = abs(d) <= (rtol * scale)[..., None, None]
-    one = lax.full_like(d, 1)
-    inv = lax.select(singular, lax.full_like(d, 0),
-                     one / lax.select(singular, one, d))
+  if rtol is None:
+    eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
+    rtol = max(da.shape[-1], db.shape[-1]) * eps
+  singular = abs(d) <= (rtol * scale)[..., None, None]
+  inv = linalg._sylvester_pivot_inverses(d, singular, broadening)
   finite = _broadcast_to(lax.is_finite(scale)[..., None, None], inv.shape)
   return lax.select(finite, inv, lax.full_like(inv, np.nan))
 
-def _sylvester_inverse_pivots(a, b, *, rtol, broadening, **_):
+def _sylvester_triangular_inverses(a, b, *, rtol, broadening):
   # The pivots of op(A) Y + Y op(B) are a_ii + b_jj whatever op is; the scale
-  # of the tolerance, max|A| + max|B|, runs over the referenced triangles.
+  # of the tolerance, max|A| + max|B|, runs over the referenced triangles:
+  # for triangular factors, whose off-diagonal entries couple the pivots,
+  # rtol is relative to the size of the factors rather than to the spread
+  # of their eigenvalues.
   red = lambda x: lax.reduce_max(abs(_triu(x)), axes=(x.ndim - 2, x.ndim - 1))
-  return _sylvester_pivot_inverses(
+  return _sylvester_scaled_inverses(
       _extract_diagonal(a), _extract_diagonal(b), red(a) + red(b), rtol=rtol,
       broadening=broadening)
 
-def _sylvester_solve_impl(a, b, c, *, quasi_triangular, transpose, rtol,
-                          broadening):
+def _sylvester_triangular_solve_impl(a, b, c, *, transpose, rtol, broadening,
+                                     quasi_triangular=False):
   if quasi_triangular:
     if transpose:
       y = _T(_sylvester_quasi_solve(b, a, _T(c), rtol))
     else:
       y = _sylvester_quasi_solve(a, b, c, rtol)
   else:
-    inv = _sylvester_inverse_pivots(a, b, rtol=rtol, broadening=broadening)
+    inv = _sylvester_triangular_inverses(a, b, rtol=rtol,
+                                         broadening=broadening)
     if transpose:
       # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
       y = _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
@@ -225,91 +218,33 @@ def _sylvester_solve_impl(a, b, c, *, quasi_triangular, transpose, rtol,
   ok = _broadcast_to(ok[..., None, None], y.shape)
   return lax.select(ok, y, lax.full_like(y, np.nan))
 
-def _sylvester_apply(a, b, y, *, transpose, masks=None):
-  # op(A) Y + Y op(B), reading only the referenced triangles of A and B, or
-  # the entries that masks select (quasi-triangular coefficients). Either
-  # coefficient may be a symbolic zero (a tangent); not both.
+def _sylvester_triangular_apply(factors, a, b, y, *, transpose,
+                                quasi_triangular=False, **_):
+  # op(A) Y + Y op(B), reading only the entries of A and B that the
+  # triangular (or quasi-triangular) factors reference. Either coefficient
+  # may be a symbolic zero (a tangent); not both. It serves
+  # sylvester_solve_p's JVP, which is exact for triangular factors as for
+  # diagonal ones; for quasi-triangular factors with singular pairs, the
+  # generalized solution is taken in complex Schur bases that move with A
+  # and B, and the rule omits that motion: it is exact for nonsingular
+  # equations.
   dot = partial(lax.dot if y.ndim == 2 else lax.batch_matmul,
                 precision=lax.Precision.HIGHEST)
-  if masks is None:
-    part_a, part_b = _triu, _triu
+  if quasi_triangular:
+    masks = [_sylvester_quasi_mask(x) for x in factors]
   else:
-    part = lambda mask, x: lax.select(mask, x, lax.full_like(x, 0))
-    part_a, part_b = partial(part, masks[0]), partial(part, masks[1])
+    masks = [None, None]
+  def part(x, mask):
+    return _triu(x) if mask is None else lax.select(mask, x,
+                                                     lax.full_like(x, 0))
+  a, b = (x if type(x) is ad_util.Zero else part(x, mask)
+          for x, mask in zip((a, b), masks))
   out = []
   if type(a) is not ad_util.Zero:
-    out.append(dot(_T(part_a(a)) if transpose else part_a(a), y))
+    out.append(dot(_T(a) if transpose else a, y))
   if type(b) is not ad_util.Zero:
-    out.append(dot(y, _T(part_b(b)) if transpose else part_b(b)))
+    out.append(dot(y, _T(b) if transpose else b))
   return out[0] if len(out) == 1 else out[0] + out[1]
-
-def _sylvester_pivot_tangent(a_dot, b_dot, y):
-  # ḋ_ij = ȧ_ii + ḃ_jj, the tangent of the pivots.
-  da_dot, db_dot = (
-      lax.full_like(y[..., :, 0] if i == 0 else y[..., 0, :], 0)
-      if type(x) is ad_util.Zero else _extract_diagonal(x)
-      for i, x in enumerate((a_dot, b_dot)))
-  return da_dot[..., :, None] + db_dot[..., None, :]
-
-def _sylvester_solve_jvp_rule(primals, tangents, **params):
-  # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
-  # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
-  # constant and Y vanishes on it, so this is exact. (For quasi-triangular
-  # coefficients with singular pairs, the generalized solution is taken in
-  # complex Schur bases that move with A and B, and the rule omits that
-  # motion; it is exact for nonsingular equations.)
-  #
-  # With broadening, the substitution is y_k = g(d_k) r_k with
-  # r = C - S_off(Y), S_off the strictly triangular part of S, and
-  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
-  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
-  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
-  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
-  a, b, c = primals
-  a_dot, b_dot, c_dot = tangents
-  broadening = params["broadening"]
-  masks = ((_sylvester_quasi_mask(a), _sylvester_quasi_mask(b))
-           if params["quasi_triangular"] else None)
-  apply = partial(_sylvester_apply, transpose=params["transpose"],
-                  masks=masks)
-  y = sylvester_solve_p.bind(a, b, c, **params)
-  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
-    rhs, z = c_dot, None
-  elif broadening is None:
-    rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
-  else:
-    d = _extract_diagonal(a)[..., :, None] + _extract_diagonal(b)[..., None, :]
-    d_dot = _sylvester_pivot_tangent(a_dot, b_dot, y)
-    g = _sylvester_inverse_pivots(a, b, **params)
-    d2 = (d * d.conj()).real.astype(d.dtype)
-    g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
-        (d2 + broadening) * (d2 + broadening))
-    z = g_dot * (c - apply(a, b, y) + d * y)
-    rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
-    rhs = rhs - (apply(a, b, z) - d * z)
-  if type(rhs) is ad_util.Zero:
-    return y, rhs
-  y_dot = sylvester_solve_p.bind(a, b, rhs, **params)
-  return y, y_dot if z is None else z + y_dot
-
-def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
-  # The solve is linear in c. Its transpose solves the transposed equation
-  # op(A)^T Z + Z op(B)^T = ct with the same pivots (and the same zeroed
-  # singular components), analogous to triangular_solve's transpose rule.
-  assert not ad.is_undefined_primal(a) and not ad.is_undefined_primal(b)
-  assert ad.is_undefined_primal(c)
-  if type(ct) is ad_util.Zero:
-    return [None, None, ad_util.Zero(c.aval)]
-  return [None, None,
-          sylvester_solve_p.bind(a, b, ct, transpose=not transpose, **params)]
-
-sylvester_solve_p = standard_linalg_primitive(
-    (_float | _complex, _float | _complex, _float | _complex), (2, 2, 2),
-    _sylvester_solve_shape_rule, "sylvester_solve")
-ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
-ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule
-mlir.register_lowering(sylvester_solve_p, mlir.lower_fun(
-    _sylvester_solve_impl, multiple_results=False))
 
 
 # Sylvester solve: triangular kernel

@@ -378,7 +378,7 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
     # with the same treatment of singular pivots as sylvester_solve (the
     # pivots do not depend on the transpose).
     scale = jnp.max(abs(t_a), axis=-1) + jnp.max(abs(t_b), axis=-1)
-    y = rhs * lax_sylvester._sylvester_pivot_inverses(
+    y = rhs * lax_sylvester._sylvester_scaled_inverses(
         t_a, t_b, scale, rtol=rtol, broadening=broadening)
   return mm(mm(back_left, y), back_right)
 
@@ -677,8 +677,7 @@ def _eigh_generalized_jvp(itype, lower, primals, tangents):
     k_b = _to_eigenbasis(z, lax_linalg.symmetrize(b_dot))
     g = g + (w_c[..., :, None] * k_b if itype != 1 else
              -k_b * w_c[..., None, :])
-  f = lax_linalg._eigh_inverse_gaps(w).astype(z.dtype)
-  y = f * g
+  y = lax_linalg._eigh_solve(w, g)
   if k_b is not None:
     degenerate = lax_linalg._eigh_degenerate_mask(w)
     same = degenerate | jnp.broadcast_to(jnp.eye(w.shape[-1], dtype=bool),
@@ -687,7 +686,7 @@ def _eigh_generalized_jvp(itype, lower, primals, tangents):
   coupling = _eigh_generalized_coupling_p.bind(
       _to_eigenbasis(a_side, a), w, y, left=itype == 1, transpose=False)
   g = g + coupling
-  y = y + f * coupling
+  y = y + lax_linalg._eigh_solve(w, coupling)
   mode = config.linalg_gauge_check.value
   if mode != "ignore":
     y = lax_linalg._eigh_gauge_check_p.bind(w, y, mode=mode)
