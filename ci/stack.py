@@ -115,7 +115,8 @@ SYLVESTER_PRIMITIVE = (
     "sylvester_solve_p")
 # What the diagonal-only primitive of PR 1 leaves out: the dispatch to the
 # triangular kernels.
-SYLVESTER_TRIANGULAR = ("_sylvester_kernels", "_extract_diagonal")
+SYLVESTER_TRIANGULAR = ("_sylvester_kernels", "_sylvester_is_diagonal",
+                        "_extract_diagonal")
 
 STACK = (
     PR("01-eigh-jvp", {

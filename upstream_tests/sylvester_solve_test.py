@@ -196,6 +196,22 @@ class SylvesterSolveTest(jtu.JaxTestCase):
                           atol=10 * _tol(dtype, 3))
 
   @jtu.sample_product(dtype=float_types + complex_types)
+  def testOneByOneFactorsKeepTheTriangularTolerance(self, dtype):
+    # 1 x 1 triangular factors are diagonal too, but take the documented
+    # tolerance of triangular ones: the pivot 1 - 0.999 = 1e-3 is below
+    # rtol (max|A| + max|B|) = 0.01 * 1.999 and gives zero, as the same
+    # pivot does inside a 2 x 2 equation.
+    a, b, c = (np.array([[x]], dtype) for x in (1., -0.999, 1.))
+    self.assertEqual(lax_linalg.sylvester_solve(a, b, c, rtol=0.01)[0, 0], 0)
+    a2 = np.diag([1., 5.]).astype(dtype)
+    b2 = np.diag([-0.999, 7.]).astype(dtype)
+    y2 = lax_linalg.sylvester_solve(a2, b2, np.ones((2, 2), dtype), rtol=0.01)
+    self.assertEqual(y2[0, 0], 0)
+    y = lax_linalg.sylvester_solve(a, b, c)
+    self.assertAllClose(y[0, 0], 1 / (np.float64(1) - np.float64(0.999)),
+                        rtol=_tol(dtype, 1e3), check_dtypes=False)
+
+  @jtu.sample_product(dtype=float_types + complex_types)
   def testScaleAwareTolerance(self, dtype):
     # A pivot of 1e-3 relative to coefficients of size 1 is not singular;
     # relative to coefficients of size 1e2 / eps it is (the default rtol is

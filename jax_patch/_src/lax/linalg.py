@@ -283,7 +283,8 @@ def _svd_solve(s, h, w):
 def _svd_complement_solve(s, r):
   # C = R S^-1, with 0 for the singular values that count as zero: the
   # Sylvester equation 0 C + C S = R, whose pivots s_j are the gaps between
-  # s_j and the zero eigenvalues of the dilation.
+  # s_j and the zero eigenvalues of the dilation (its largest pivot, the
+  # scale of the band, is max(s)).
   s = s.astype(r.dtype)[..., None, :]
   return sylvester_solve_p.bind(
       lax.full_like(r[..., :1, :], 0, shape=(*r.shape[:-2], 1, r.shape[-2])),
@@ -588,10 +589,15 @@ def _svd_jvp_rule(
   # Degenerate pairs. ±s_i and |m - n| zeros are the eigenvalues of the
   # Hermitian dilation [[0, A], [A^H, 0]], with eigenvectors (u_i, ±v_i)/√2
   # and the complements, and s_j - s_i, s_j + s_i and s_i are gaps between
-  # them: X, Y and C are the eigh rule's coefficients for those pairs. So
-  # the eigh treatment applies unchanged (_eigh_degenerate_mask, with spread
-  # 2 max(s), magnitude max(s) and size m + n: _svd_degenerate_masks): a
-  # pivot within the tolerance gets the pseudo-inverse's zero. Each zeroed
+  # them: X, Y and C are the eigh rule's coefficients for those pairs.
+  # They solve Sylvester equations with diagonal factors on
+  # sylvester_solve_p, X and Y together (_svd_solve: factors -s and
+  # (s, -s), whose largest pivot is the dilation's spread 2 max(s)) and C
+  # on its own (_svd_complement_solve: factors 0 and s, largest pivot
+  # max(s)), so the primitive's pivot policy applies: ties at working
+  # precision relative to max(s), and with jax_linalg_degeneracy_rtol = tau
+  # also the band tau * 2 max(s) for X and Y and tau * max(s) for C. A
+  # pivot that counts as singular gets the pseudo-inverse's zero. Each zeroed
   # component is a gauge direction of the SVD: X within a cluster D of equal
   # nonzero singular values is the joint rotation U_D -> U_D Q, V_D -> V_D Q
   # (Y there is not a gauge: Y_DD = W_DD / 2s is kept); X and Y between zero
@@ -603,8 +609,10 @@ def _svd_jvp_rule(
   # puts there, and exact for any loss under perturbations that keep the
   # clusters (Kasim, arXiv:2011.04366, for eigh; JAX issues #2311 and #8732;
   # Liao et al., PRX 9, 031041; Francuz, Schuch and Vanhecke, PRR 7,
-  # 013237). Above the tolerance the error is the eigh rule's, at most about
-  # eps / sqrt(eps). Not exact in directions that split a cluster: losses
+  # 013237). Above the tolerance the coefficients are the stock rule's;
+  # for cluster-invariant losses their rounding error is the eigh rule's,
+  # about eps * 2 max(s) / gap, which the band bounds by about eps / tau.
+  # Not exact in directions that split a cluster: losses
   # that weigh a cluster's vectors by a non-constant function of s,
   # U f(S) V^H with f' != 0 there (U_k S_k V_k^H, V S^+ U^H), whose
   # derivative on the cluster block is f'(s) K_DD; with a diagonal ṡ no
@@ -628,13 +636,13 @@ def _svd_jvp_rule(
 # is the identity, or the transpose with transpose=True. The pivots of the
 # equation are d_ij = a_i + b_j, with a_i and b_j the eigenvalues of A and
 # B; singular pivots get the pseudo-inverse's zero instead of ±inf (see
-# _sylvester_singular_pivots), so that the solve is the derivative rule of
-# eigh and svd also where eigenvalues repeat. Diagonal factors, e.g.
-# eigenvalues, are passed as [..., 1, m] and [..., 1, n] rows holding their
-# diagonals.
-def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, **_):
+# _sylvester_singular_pivots), so that the solve serves as the derivative
+# rule of eigendecompositions also where eigenvalues repeat. Diagonal
+# factors, e.g. eigenvalues, are passed as [..., 1, m] and [..., 1, n] rows
+# holding their diagonals.
+def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, **params):
   m, n = c_shape
-  if a_shape[0] != 1 or b_shape[0] != 1:
+  if not _sylvester_is_diagonal(params):
     return _sylvester_kernels()._sylvester_triangular_shape_rule(
         a_shape, b_shape, c_shape)
   if tuple(a_shape) != (1, m) or tuple(b_shape) != (1, n):
@@ -651,9 +659,13 @@ def _sylvester_kernels():
   from jax_patch._src.lax import sylvester  # pylint: disable=g-import-not-at-top
   return sylvester
 
-def _sylvester_is_diagonal(a, b):
-  # 1 x 1 factors are both diagonal and triangular: they take this path.
-  return a.shape[-2] == 1 and b.shape[-2] == 1
+def _sylvester_is_diagonal(params):
+  # Triangular factors are bound with a quasi_triangular parameter (True or
+  # False), diagonal ones without (1 x 1 factors are both, and each kind has
+  # its own pivot tolerance).
+  return "quasi_triangular" not in params
+
+_SYLVESTER_TIES = 16  # See _sylvester_singular_pivots.
 
 def _sylvester_singular_pivots(a, b, rtol):
   # The pivots d_ij = a_i + b_j of a Sylvester equation with diagonal factors
@@ -691,9 +703,10 @@ def _sylvester_singular_pivots(a, b, rtol):
   # price: a loss that depends on an individual eigenvector of a pair inside
   # the band gets the derivative of the pair's projector, which differs from
   # its true derivative by O(1), where the plain inverse errs by only
-  # eps max|w| / |d_ij|. Both terms are unchanged by a shift a -> a + s,
-  # b -> b - s that leaves the pivots alone. NaN pivots are never singular,
-  # so NaN propagates.
+  # eps max|w| / |d_ij|. The band is unchanged by a shift a -> a + s,
+  # b -> b - s that leaves the pivots alone; the ties term is not, as it
+  # scales with max|w|, the size of A that eigh's backward error scales
+  # with. NaN pivots are never singular, so NaN propagates.
   d = a[..., :, None] + b[..., None, :]
   m, n = a.shape[-1], b.shape[-1]
   dtype = dtypes.to_inexact_dtype(d.dtype)
@@ -706,8 +719,6 @@ def _sylvester_singular_pivots(a, b, rtol):
     tol = lax.max(tol, rtol * d_max)
   return d, abs(d) <= tol[..., None, None]
 
-_SYLVESTER_TIES = 16
-
 def _sylvester_pivot_inverses(d, singular, broadening=None):
   # The reciprocals 1/d of the pivots, with 0 where `singular` (the
   # pseudo-inverse), or with broadening the Lorentzian
@@ -719,16 +730,16 @@ def _sylvester_pivot_inverses(d, singular, broadening=None):
   return lax.select(singular, lax.full_like(d, 0),
                     one / lax.select(singular, one, d))
 
-def _sylvester_inverses(a, b, *, rtol, broadening, **_):
+def _sylvester_inverses(a, b, *, rtol, broadening, **params):
   # The reciprocal pivots 1 / (a_i + b_j) with which the solve scales.
-  if not _sylvester_is_diagonal(a, b):
+  if not _sylvester_is_diagonal(params):
     return _sylvester_kernels()._sylvester_triangular_inverses(
         a, b, rtol=rtol, broadening=broadening)
   d, singular = _sylvester_singular_pivots(a[..., 0, :], b[..., 0, :], rtol)
   return _sylvester_pivot_inverses(d, singular, broadening)
 
 def _sylvester_solve_impl(a, b, c, **params):
-  if not _sylvester_is_diagonal(a, b):
+  if not _sylvester_is_diagonal(params):
     return _sylvester_kernels()._sylvester_triangular_solve_impl(
         a, b, c, **params)
   # op(A) = A for diagonal A: the transpose solves the same equation.
@@ -738,7 +749,7 @@ def _sylvester_apply(factors, a, b, y, **params):
   # op(A) Y + Y op(B), where A and B are the factors or their tangents,
   # structured as the factors are. Either may be a symbolic zero (a
   # tangent); not both.
-  if not _sylvester_is_diagonal(*factors):
+  if not _sylvester_is_diagonal(params):
     return _sylvester_kernels()._sylvester_triangular_apply(
         factors, a, b, y, **params)
   out = []
@@ -748,9 +759,9 @@ def _sylvester_apply(factors, a, b, y, **params):
     out.append(y * b)
   return out[0] if len(out) == 1 else out[0] + out[1]
 
-def _sylvester_eigenvalues(x):
+def _sylvester_eigenvalues(x, params):
   # The eigenvalues of a factor, or their tangents: its diagonal.
-  if x.shape[-2] != 1:
+  if not _sylvester_is_diagonal(params):
     # Broadening needs triangular factors: quasi-triangular ones never get
     # here.
     return _extract_diagonal(x)
@@ -777,11 +788,11 @@ def _sylvester_solve_jvp_rule(primals, tangents, **params):
   elif broadening is None:
     rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
   else:
-    da, db = _sylvester_eigenvalues(a), _sylvester_eigenvalues(b)
+    da, db = (_sylvester_eigenvalues(x, params) for x in (a, b))
     d = da[..., :, None] + db[..., None, :]
     da_dot, db_dot = (
         lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
-        _sylvester_eigenvalues(x_dot)
+        _sylvester_eigenvalues(x_dot, params)
         for x, x_dot in ((da, a_dot), (db, b_dot)))
     d_dot = da_dot[..., :, None] + db_dot[..., None, :]
     g = _sylvester_inverses(a, b, **params)
