@@ -220,8 +220,10 @@ STACK = (
                 "_sylvester_factor", "_sylvester_solve_factored"),
                    before="solve_sylvester"),
             Replace(SCIPY, "solve_sylvester"),
-            Insert(SCIPY, ("_solve_sylvester", "_sylvester_nearly_singular",
-                           "_real_if"), after="solve_sylvester"),
+            Insert(SCIPY, ("_solve_sylvester", "_not_differentiable",
+                           "_not_differentiable_jvp",
+                           "_sylvester_nearly_singular", "_real_if"),
+                   after="solve_sylvester"),
         ),
     }, tests=("solve_sylvester_test.py",)),
 )

@@ -60,10 +60,12 @@ def install(*, gauge_check: str | None = None,
       option: eigenvalues closer than this times their spread (``max(w) -
       min(w)``; for the SVD ``2 max(s)``) also count as degenerate, a number
       in ``[0, 1)`` or ``"sqrt_eps"`` for the square root of the dtype's
-      machine epsilon. This makes derivatives of losses that depend on whole
-      clusters of nearly equal eigenvalues (projectors, density matrices)
-      accurate at any splitting, and changes the derivatives of individual
-      eigenvectors inside the band to those of their cluster's projector.
+      machine epsilon (a string holding such a number, as the environment
+      variable gives, is read as that number). This makes derivatives of
+      losses that depend on whole clusters of nearly equal eigenvalues
+      (projectors, density matrices) accurate at any splitting, and changes
+      the derivatives of individual eigenvectors inside the band to those
+      of their cluster's projector.
       ``None`` (the default) leaves the option as it is (ties only unless
       set otherwise); to go back to ties only, use
       ``jax_patch.linalg_degeneracy_rtol(None)`` as a context manager or
@@ -71,16 +73,20 @@ def install(*, gauge_check: str | None = None,
       ``jax.config.update("jax_linalg_degeneracy_rtol", ...)``, the
       ``JAX_LINALG_DEGENERACY_RTOL`` environment variable, or scoped with
       ``jax_patch.linalg_degeneracy_rtol("sqrt_eps")``.
-    gauge_check: if given, sets the ``jax_linalg_gauge_check`` option that
-      install() registers: what reverse-mode ``eigh`` and ``svd`` do when
-      the loss depends on the arbitrary basis of a degenerate eigenspace or
-      singular subspace: ``"ignore"`` (default, the gauge-fixed gradient),
-      ``"nan"`` (NaN in the affected entries, for ``svd`` in the affected
-      batch elements) or ``"raise"`` (an error naming the eigenpairs or
-      singular values). Like any JAX option it can also be set with
-      ``jax.config.update("jax_linalg_gauge_check", ...)``, the
+    gauge_check: if given, sets the ``jax_linalg_gauge_check`` option
+      (registered by ``import jax_patch``): what reverse-mode ``eigh`` and
+      ``svd`` do when the loss depends on the arbitrary basis of a
+      degenerate eigenspace or singular subspace: ``"ignore"`` (default,
+      the gauge-fixed gradient), ``"nan"`` (NaN in the affected entries, for
+      ``svd`` in the affected batch elements) or ``"raise"`` (an error
+      naming the eigenpairs or singular values). Like any JAX option it can
+      also be set with ``jax.config.update("jax_linalg_gauge_check", ...)``,
+      the
       ``JAX_LINALG_GAUGE_CHECK`` environment variable, or scoped with
       ``jax_patch.linalg_gauge_check("raise")`` as a context manager.
+      ``"raise"`` raises from a host callback, so the error reaches the
+      caller as ``jax.errors.JaxRuntimeError`` (INTERNAL: CpuCallback
+      error) when the result is computed, with the message inside.
   """
   _monkeypatch.install(gauge_check=gauge_check,
                        degeneracy_rtol=degeneracy_rtol)

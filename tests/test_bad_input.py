@@ -307,6 +307,15 @@ def _sylvester_cases():
   yield ("solve_sylvester: NaN entries",
          lambda: _solve_sylvester(NAN_2, eye2, eye2, tol=None),
          Result(_all_nan))
+  yield ("solve_sylvester: gradient of a nearly singular equation",
+         lambda: jax.grad(lambda a, c: jnp.sum(_solve_sylvester(
+             a, np.diag([-1 + 1e-12, 1.]), c)), (0, 1))(
+                 np.diag([1., 2.]), np.ones((2, 2))),
+         Result(lambda gs: all(_all_nan(g) for g in gs)))
+  yield ("solve_sylvester: gradient in A with broadening",
+         lambda: jax.grad(lambda a: jnp.sum(_solve_sylvester(
+             a, eye2, eye2, broadening=1.)))(2 * eye2),
+         Raises(NotImplementedError, "differentiable in C only, not in A"))
   yield ("sylvester_solve: a not square",
          lambda: jsl.sylvester_solve(np.ones((3, 2)), eye2, np.ones((3, 2))),
          Raises(ValueError, r"argument a must have shape \[\.\.\., k, k\]"))

@@ -245,6 +245,51 @@ class SolveSylvesterTest(jtu.JaxTestCase):
     self.assertTrue(np.all(np.isnan(solve(a[1], b, c[1], tol=1.))))
     self.assertAllClose(solve(a[1], b, c[1], tol=0.4), expected, rtol=1e-5)
 
+  @jtu.sample_product(method=["schur", "eigh", "eigen"])
+  @jtu.run_on_devices("cpu")
+  def testNanPropagatesToDerivatives(self, method):
+    # A NaN solution (a nearly singular equation under the default tol) has
+    # NaN derivatives in every argument, per batch element: a zero gradient
+    # would read as converged to an optimizer.
+    a = np.stack([np.diag([1., 2., 3.]), np.diag([1.5, 2.5, 4.])])
+    b = np.diag([-2., 5.])
+    c = np.ones((2, 3, 2))
+    loss = lambda a, b, c: jnp.sum(
+        jsp_linalg.solve_sylvester(a, b, c, method=method))
+    for g in jax.grad(loss, argnums=(0, 1, 2))(a, b, c):
+      g = np.asarray(g)
+      if g.ndim == 3:
+        self.assertTrue(np.all(np.isnan(g[0])))
+        self.assertTrue(np.all(np.isfinite(g[1])))
+      else:  # b is shared: NaN from the singular element.
+        self.assertTrue(np.all(np.isnan(g)))
+    _, tangent = jax.jvp(lambda c: jsp_linalg.solve_sylvester(
+        a, b, c, method=method), (c,), (c,))
+    self.assertTrue(np.all(np.isnan(tangent[0])))
+    self.assertTrue(np.all(np.isfinite(tangent[1])))
+
+  @jtu.sample_product(method=["schur", "eigh"])
+  @jtu.run_on_devices("cpu")
+  def testBroadeningDifferentiableInCOnly(self, method):
+    # The broadened solution is linear in C: its derivative there is the
+    # broadened solve itself. In A and B the implicit-function rule would be
+    # wrong, so they raise.
+    rng = self.rng()
+    a = rng.standard_normal((4, 4))
+    b = rng.standard_normal((3, 3))
+    if method == "eigh":
+      a, b = a + a.T, b + b.T
+    a, b = a + 3 * np.eye(4), b + 3 * np.eye(3)
+    c, dc = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    solve = lambda a, b, c: jsp_linalg.solve_sylvester(
+        a, b, c, method=method, broadening=1.)
+    _, tangent = jax.jvp(lambda c: solve(a, b, c), (c,), (dc,))
+    self.assertAllClose(tangent, solve(a, b, dc), rtol=1e-5, atol=1e-5)
+    for argnum, name in ((0, "A"), (1, "B")):
+      with self.assertRaisesRegex(NotImplementedError,
+                                  f"differentiable in C only, not in {name}"):
+        jax.grad(lambda *x: jnp.sum(solve(*x)), argnum)(a, b, c)
+
   def testBadInputs(self):
     with self.assertRaisesRegex(ValueError, r"argument A .*\(3, 2\)"):
       jsp_linalg.solve_sylvester(np.ones((3, 2)), np.eye(2), np.ones((3, 2)))

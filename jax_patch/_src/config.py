@@ -57,7 +57,9 @@ linalg_degeneracy_rtol = string_or_object_state(
           'eigenspace, not of the individual vectors. None (the default) '
           'treats only eigenvalues equal to working precision as '
           'degenerate; "sqrt_eps" uses the square root of the machine '
-          'epsilon of the input\'s dtype. A band makes derivatives of losses '
+          'epsilon of the input\'s dtype (a string holding a number, as '
+          'from the environment variable, is read as that number). A band '
+          'makes derivatives of losses '
           'that depend on whole degenerate clusters (projectors, density '
           'matrices) accurate at any splitting, and changes the derivatives '
           'of individual eigenvectors of the pairs inside it.'),

@@ -427,7 +427,9 @@ def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
       \infty`; this matters with ``tol=None``, which otherwise makes such
       solutions NaN.
     broadening: optional Lorentzian broadening :math:`\beta`: every
-      :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead.
+      :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead. The
+      solution is then differentiable in ``C`` only; derivatives in ``A``
+      or ``B`` raise ``NotImplementedError``.
 
   Returns:
     Array of shape ``(..., m, n)``: the solution ``X``.
@@ -461,6 +463,15 @@ def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
     return jnp.zeros_like(C)
   if method == "eigh":
     A, B = lax_linalg.symmetrize(A), lax_linalg.symmetrize(B)
+  if broadening is not None:
+    # The broadened solve is not the solution of A X + X B = C, so the
+    # implicit-function rule below gives its derivative in C but not in A
+    # and B (a derivative of the broadened operator itself, through the
+    # factors, is not implemented): refuse those rather than return a wrong
+    # one.
+    A, B = (_not_differentiable(
+        f"solve_sylvester: with broadening, the solution is differentiable "
+        f"in C only, not in {name}.", x) for name, x in (("A", A), ("B", B)))
   factors = _sylvester_factor(A, B, method)
   solve = lambda transpose: lambda _, rhs: _real_if(
       _sylvester_solve_factored(factors, rhs, transpose=transpose, rtol=rtol,
@@ -470,8 +481,26 @@ def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
       lambda x: mm(A, x) + mm(x, B), C, solve(False), solve(True))
   if tol is None:
     return x
-  return lax.select(_sylvester_nearly_singular(factors, tol),
-                    lax.full_like(x, np.nan), x)
+  # NaN for nearly singular equations, in the value and, as a factor rather
+  # than a select, in every derivative.
+  singular = _sylvester_nearly_singular(factors, tol)
+  return x * lax.select(singular, lax.full_like(x, np.nan),
+                        lax.full_like(x, 1))
+
+
+@partial(custom_jvp, nondiff_argnums=(0,))
+def _not_differentiable(message: str, x: Array) -> Array:
+  # The identity, whose derivative raises NotImplementedError(message) at
+  # trace time unless its tangent is a symbolic zero.
+  return x
+
+
+@partial(_not_differentiable.defjvp, symbolic_zeros=True)
+def _not_differentiable_jvp(message, primals, tangents):
+  (x,), (x_dot,) = primals, tangents
+  if type(x_dot) is not ad_util.SymbolicZero:
+    raise NotImplementedError(message)
+  return x, x_dot
 
 
 def _sylvester_nearly_singular(factors: SylvesterFactors, tol: Array
