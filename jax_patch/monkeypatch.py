@@ -73,11 +73,13 @@ GAUGE_CHECK_MODES = ("ignore", "nan", "raise")
 
 def install(gauge_check=None, degeneracy_rtol=None) -> None:
   global _saved
-  compat.check_supported()
   check_options(gauge_check, degeneracy_rtol)
   from jax_patch._src.lax import linalg as ours_lax
   with _lock:
     if _saved is None:
+      # Under the lock: another thread's install() or uninstall() is never
+      # half done while the internals are checked.
+      compat.check_supported()
       saved = []
       registry, rules = compat.jvp_registry()
       for name, prim in rules.items():

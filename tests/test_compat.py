@@ -159,3 +159,15 @@ def test_install_when_installed_checks_nothing(monkeypatch):
   assert ad.primitive_jvps[lax_linalg.eigh_p] is lax_linalg._eigh_jvp_rule
   monkeypatch.setitem(ad.primitive_jvps, lax_linalg.eigh_p, lambda *a: a)
   _assert_refused(r"ad.primitive_jvps\[eigh_p\] is <function")
+
+
+def test_check_runs_once_under_the_install_lock(monkeypatch):
+  # Outside the lock, it could see another thread's install() half done
+  # (registry swapped, module attribute not yet) and refuse.
+  calls = []
+  lock = jax_patch.monkeypatch._lock
+  monkeypatch.setattr(compat, "check_supported",
+                      lambda: calls.append(lock.locked()))
+  jax_patch.install()
+  jax_patch.install()
+  assert calls == [True]

@@ -185,11 +185,9 @@ def check_supported() -> None:
   """Raises RuntimeError unless install() can patch the installed JAX.
 
   Warns (UntestedJaxWarning) when it can, but the release is newer than any
-  jax_patch was tested on.
+  jax_patch was tested on. install() calls it, under its lock, only when it
+  is about to patch (not when already installed).
   """
-  from jax_patch import monkeypatch  # pylint: disable=g-import-not-at-top
-  if monkeypatch.is_installed():
-    return  # install() replaces nothing more; it checked what it replaced.
   version = jax_version()
   tested = f"{_dotted(OLDEST_SUPPORTED)} to {_dotted(NEWEST_TESTED)}"
   if version < OLDEST_SUPPORTED:
