@@ -73,7 +73,11 @@ def test_import_changes_nothing():
       after = state()
       assert before == after, "import changed JAX"
       assert not hasattr(jax.lax.linalg, "sylvester_solve")
-      assert "jax_linalg_gauge_check" not in jax.config.values
+      # The one thing import does: register jax_patch's options, so that
+      # jax.config.update works before install(). They have no effect on
+      # stock JAX's rules.
+      assert jax.config.values["jax_linalg_gauge_check"] == "ignore"
+      assert jax.config.values["jax_linalg_degeneracy_rtol"] is None
       print("unchanged")
   """)
   out = subprocess.run([sys.executable, "-c", code], capture_output=True,
