@@ -266,6 +266,23 @@ def delete(mod: Module, name: str) -> str:
   return "\n".join(mod.lines[:start] + mod.lines[end:]) + "\n"
 
 
+def doc_note(mod: Module, name: str, note: str) -> str:
+  """Adds the paragraph `note` to the docstring of the top-level def `name`,
+  before its "Args:" section (after the paragraphs a DocNote added)."""
+  spans = mod.find(name)
+  if not spans:
+    raise SystemExit(f"error: {mod.path} has no top-level {name!r}")
+  start, end = spans[0][1], spans[-1][2]
+  args = next((i for i in range(start, end)
+               if mod.lines[i].strip() == "Args:"), None)
+  if args is None:
+    raise SystemExit(f"error: {mod.path}: {name!r} has no Args: section")
+  indent = mod.lines[args][:len(mod.lines[args]) - len(
+      mod.lines[args].lstrip())]
+  block = [indent + l if l else "" for l in note.strip("\n").split("\n")]
+  return "\n".join(mod.lines[:args] + block + [""] + mod.lines[args:]) + "\n"
+
+
 def _import_key(node: ast.stmt) -> str:
   if isinstance(node, ast.Import):
     return node.names[0].name
@@ -461,6 +478,8 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
         text = export(text, edit.module, edit.names)
       elif isinstance(edit, stack.Delete):
         text = delete(mod, edit.name)
+      elif isinstance(edit, stack.DocNote):
+        text = doc_note(mod, edit.name, edit.note)
       elif isinstance(edit, stack.Replace):
         block = substitute(without(take(edit.src, (edit.name,), taken),
                                    edit.without), edit.substitute)

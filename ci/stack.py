@@ -82,6 +82,14 @@ class Delete:
 
 
 @dataclasses.dataclass(frozen=True)
+class DocNote:
+  """A paragraph added to the docstring of upstream's def `name`, before its
+  Args: section (as text, so that the rest of the def stays the base's)."""
+  name: str
+  note: str
+
+
+@dataclasses.dataclass(frozen=True)
 class NewFile:
   src: str
 
@@ -118,9 +126,31 @@ SYLVESTER_PRIMITIVE = (
 SYLVESTER_TRIANGULAR = ("_sylvester_kernels", "_sylvester_is_diagonal",
                         "_extract_diagonal")
 
+EIGH_DERIVATIVES_NOTE = """
+Derivatives: exact where the eigenvalues are distinct. Eigenvalues that
+repeat, or agree to working precision
+(``|w_i - w_j| <= 16 sqrt(n) eps max|w|``), have no unique
+eigenvectors; their eigenvector derivative is then that of the projector
+onto their common eigenspace, which is exact for functions that depend on
+the eigenvectors only through such eigenspaces (projectors, density
+matrices, ``v f(w) v^H`` with ``f`` constant on each repeated eigenvalue)
+and for perturbations that keep the eigenvalues repeated.
+"""
+EIGH_BAND_NOTE = """
+With the ``jax_linalg_degeneracy_rtol`` option set to ``tau``, eigenvalues
+closer than ``tau * (max(w) - min(w))`` count as repeated too: this makes
+derivatives of functions of whole clusters of nearly equal eigenvalues
+accurate at any splitting, and gives the eigenvectors of such clusters the
+derivative of their eigenspace's projector rather than their own.
+"""
+
 STACK = (
     PR("01-eigh-jvp", {
+        "jax/_src/numpy/linalg.py": (
+            DocNote("eigh", EIGH_DERIVATIVES_NOTE),
+        ),
         "jax/_src/lax/linalg.py": (
+            DocNote("eigh", EIGH_DERIVATIVES_NOTE),
             Insert(LAX, ("_eigh_solve",), before="_eigh_jvp_rule",
                    substitute=(("_degeneracy_rtol(w.dtype)", "None"),)),
             Replace(LAX, "_eigh_jvp_rule", without=EIGH_GAUGE),
@@ -130,6 +160,9 @@ STACK = (
         ),
     }, tests=("eigh_degenerate_test.py",)),
     PR("02-eigh-gauge", {
+        "jax/_src/numpy/linalg.py": (
+            DocNote("eigh", EIGH_BAND_NOTE),
+        ),
         "jax/_src/config.py": (
             Insert(CONFIG, ("linalg_gauge_check",
                             "_validate_linalg_degeneracy_rtol",
@@ -137,6 +170,7 @@ STACK = (
                    after="default_matmul_precision"),
         ),
         "jax/_src/lax/linalg.py": (
+            DocNote("eigh", EIGH_BAND_NOTE),
             Insert(LAX, ("_internal_primitive",),
                    after="standard_linalg_primitive"),
             Insert(LAX, ("_degeneracy_rtol",), before="_eigh_solve"),

@@ -34,7 +34,11 @@ def _restore():
   yield
   jax.config.update("jax_linalg_degeneracy_rtol", None)
   jax.config.update("jax_linalg_gauge_check", "ignore")
-  if not was:
+  # Restore what the other tests of the session expect (upstream_tests'
+  # conftest installs jax_patch once).
+  if was:
+    jax_patch.install()
+  else:
     jax_patch.uninstall()
 
 
