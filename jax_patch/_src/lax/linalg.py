@@ -287,7 +287,7 @@ def _svd_complement_solve(s, r):
   # scale of the band, is max(s)).
   s = s.astype(r.dtype)[..., None, :]
   return sylvester_solve_p.bind(
-      lax.full_like(r[..., :1, :], 0, shape=(*r.shape[:-2], 1, r.shape[-2])),
+      lax.full((*r.shape[:-2], 1, r.shape[-2]), 0, r.dtype),
       s, r, transpose=False,
       rtol=_degeneracy_rtol(s.dtype), broadening=None)
 
