@@ -24,8 +24,8 @@ def main(argv=None) -> int:
   sub.add_parser("demo", help="stock JAX vs jax_patch, side by side")
   args = parser.parse_args(argv)
   if args.command == "demo":
-    from jax_patch import _demo  # pylint: disable=g-import-not-at-top
-    _demo.main()
+    from jax_patch import demo  # pylint: disable=g-import-not-at-top
+    demo.main()
   return 0
 
 

@@ -14,7 +14,7 @@
 
 """Stock JAX against jax_patch for functions of Hermitian matrices (issue 4).
 
-  python -m jax_patch._demo_matfun
+  python -m jax_patch.demo.matfun
 
 Every number is computed when this runs.
 """
@@ -26,6 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jax_patch.lax.linalg import expm_hermitian, sqrtm_hermitian
+
+TITLE = "Hermitian matrix functions (eigh's rule cannot give f')"
 
 
 def _naive_expm(a):

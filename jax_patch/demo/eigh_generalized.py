@@ -14,7 +14,7 @@
 
 """Stock JAX against jax_patch for eigh(a, b), H C = S C diag(e) (issue 12).
 
-  python -m jax_patch._demo_eigh_generalized
+  python -m jax_patch.demo.eigh_generalized
 
 Every number is computed when this runs.
 """
@@ -26,7 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from jax_patch._demo import _row, _stock_and_patched
+from jax_patch.demo._common import row, stock_and_patched
+
+TITLE = "Generalized eigenproblem eigh(a, b) (JAX #5461)"
 
 
 def _methane(stretch=0.):
@@ -74,10 +76,10 @@ def _run(out):
   dh, ds = (np.subtract(*pair) for pair in zip(_methane(1.), _methane()))
   out("Extended-Hueckel methane, H C = S C diag(e), overlap S with "
       f"condition number {np.linalg.cond(s):.1f}:")
-  _row(out, "jax.scipy.linalg.eigh(H, S, eigvals_only=True) (eV)",
-       *_stock_and_patched(lambda: jax.scipy.linalg.eigh(
-           h, s, eigvals_only=True)),
-       scipy.linalg.eigh(h, s, eigvals_only=True))
+  row(out, "jax.scipy.linalg.eigh(H, S, eigvals_only=True) (eV)",
+      *stock_and_patched(lambda: jax.scipy.linalg.eigh(
+          h, s, eigvals_only=True)),
+      scipy.linalg.eigh(h, s, eigvals_only=True))
 
   # Looked up at each call: stock JAX's or jax_patch's.
   population = _population(lambda h, s: jax.scipy.linalg.eigh(h, s))
@@ -98,12 +100,12 @@ def _run(out):
   def by_cholesky():
     g_h, g_s = jax.grad(_population(_by_cholesky), (0, 1))(h, s)
     return float(np.sum(g_h * dh) + np.sum(g_s * ds))
-  _row(out, "grad of eigh(H, S) (reverse mode)", *_stock_and_patched(reverse),
-       fd)
-  _row(out, "jvp of eigh(H, S) (forward mode)", *_stock_and_patched(forward),
-       fd)
-  stock, patched = _stock_and_patched(by_cholesky)
-  _row(out, "grad of Cholesky + jnp.linalg.eigh by hand", stock, patched, fd)
+  row(out, "grad of eigh(H, S) (reverse mode)", *stock_and_patched(reverse),
+      fd)
+  row(out, "jvp of eigh(H, S) (forward mode)", *stock_and_patched(forward),
+      fd)
+  stock, patched = stock_and_patched(by_cholesky)
+  row(out, "grad of Cholesky + jnp.linalg.eigh by hand", stock, patched, fd)
   out("  reference: Richardson central differences of scipy.linalg.eigh")
   out(f"  {_verdict(stock, fd)}")
 

@@ -28,7 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from jax_patch._demo import _central_difference, _row, _stock_and_patched
+from jax_patch.demo._common import central_difference, row, stock_and_patched
+
+TITLE = "Singular value decomposition with repeated singular values (JAX #2311)"
 
 
 def _with_singular_values(rng, s, m, n, complex_=False):
@@ -43,8 +45,8 @@ def _with_singular_values(rng, s, m, n, complex_=False):
 def _richardson(f, x, dx):
   # Central differences with steps 1e-3 and 5e-4, extrapolated: about
   # 1e-11 relative for these float64 functions.
-  return (4 * _central_difference(f, x, dx, 5e-4)
-          - _central_difference(f, x, dx, 1e-3)) / 3
+  return (4 * central_difference(f, x, dx, 5e-4)
+          - central_difference(f, x, dx, 1e-3)) / 3
 
 
 def _polar(a):
@@ -96,10 +98,10 @@ def _run(out):
   loss = lambda a: jnp.sum(w * _polar(a))
   closed = np.sum(w * _polar_derivative(a, e))
   fd = _richardson(lambda a: np.sum(w * scipy.linalg.polar(a)[0]), a, e)
-  _row(out, "<grad sum(W * U V^H), E> (the polar factor) at singular values "
-       "(2, 2, 2, 0.5)",
-       *_stock_and_patched(lambda: _directional(loss, a, e)[0]),
-       f"{fd:.10g} (central difference), {closed:.10g} (closed form)")
+  row(out, "<grad sum(W * U V^H), E> (the polar factor) at singular values "
+      "(2, 2, 2, 0.5)",
+      *stock_and_patched(lambda: _directional(loss, a, e)[0]),
+      f"{fd:.10g} (central difference), {closed:.10g} (closed form)")
 
   rng = np.random.default_rng(1)
   a = _with_singular_values(rng, [3., 3., 1., 1.], 4, 4)
@@ -107,7 +109,7 @@ def _run(out):
   e = rng.standard_normal((4, 4))
   loss = lambda a: jnp.sum(w * _projector(a))
   fd = _richardson(lambda a: np.sum(w * _np_projector(a)), a, e)
-  stock, patched = _stock_and_patched(lambda: _directional(loss, a, e))
+  stock, patched = stock_and_patched(lambda: _directional(loss, a, e))
   out("  projector U[:, :2] U[:, :2]^T at singular values (3, 3, 1, 1), "
       "along E (grad, jvp)")
   out(f"    stock JAX : {stock[0]:.10g}, {stock[1]:.10g}")
@@ -120,7 +122,7 @@ def _run(out):
   e = rng.standard_normal((4, 4)) + 1j * rng.standard_normal((4, 4))
   loss = lambda a: jnp.real(jnp.sum(w * _polar(a)))
   closed = np.real(np.sum(w * _polar_derivative(a, e)))
-  stock, patched = _stock_and_patched(lambda: _directional(loss, a, e))
+  stock, patched = stock_and_patched(lambda: _directional(loss, a, e))
   out("  complex input: sum(W * Re(U V^H)) at singular values (2, 2, 2, 0.5), "
       "along E")
   for name, (g, f) in (("stock JAX", stock), ("jax_patch", patched)):
@@ -138,9 +140,9 @@ def _run(out):
   def batched():
     grads = np.asarray(jax.jit(jax.vmap(jax.grad(loss)))(batch))
     return ", ".join(_off(np.sum(g * e), fd) for g, fd in zip(grads, fds))
-  _row(out, "jit(vmap(grad)) of the projector over [singular values "
-       "(3, 3, 1, 1), generic], along E", *_stock_and_patched(batched),
-       ", ".join(f"{fd:.6g}" for fd in fds))
+  row(out, "jit(vmap(grad)) of the projector over [singular values "
+      "(3, 3, 1, 1), generic], along E", *stock_and_patched(batched),
+      ", ".join(f"{fd:.6g}" for fd in fds))
 
   rng = np.random.default_rng(4)
   a = _with_singular_values(rng, [3., 2., 1.], 5, 3)
@@ -152,8 +154,7 @@ def _run(out):
   def np_complement(a):
     u = np.linalg.svd(a, full_matrices=True)[0][:, 3:]
     return np.sum(w * (u @ u.T))
-  _row(out, "full_matrices=True, 5 x 3: jvp of sum(W * U_2 U_2^T), U_2 the "
-       "complement (JAX #508)",
-       *_stock_and_patched(lambda: jax.jvp(complement, (a,), (e,))[1]),
-       _richardson(np_complement, a, e))
-  out("")
+  row(out, "full_matrices=True, 5 x 3: jvp of sum(W * U_2 U_2^T), U_2 the "
+      "complement (JAX #508)",
+      *stock_and_patched(lambda: jax.jvp(complement, (a,), (e,))[1]),
+      _richardson(np_complement, a, e))
