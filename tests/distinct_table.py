@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The README's table of distinct-eigenvalue derivatives (issue 22).
+"""The distinct-eigenvalue derivative table in docs/design.md (issue 22).
 
 Well-defined derivatives of one eigenvector of a simple eigenvalue whose
 neighbour is close but distinct, float64, in one process: the reference from

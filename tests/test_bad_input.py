@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The README's bad-input table, one test per row.
+"""The bad-input table of docs/bad-input.md, one test per row.
 
 Each case is (row id, function of nothing, expectation). A row id is
-"<function>: <input>" exactly as in the README table's first two columns,
-and test_readme_table_matches checks that the two lists agree.
+"<function>: <input>" exactly as in the table's first two columns, and
+test_table_matches_cases checks that the two lists agree.
 """
 
 from functools import partial
@@ -385,9 +385,11 @@ def test_row(row, fun, expect):
     _check(row, fun, expect)
 
 
-def _readme_rows():
-  readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-  text = readme.read_text()
+TABLE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "bad-input.md"
+
+
+def _table_rows():
+  text = TABLE.read_text()
   start = text.index("<!-- bad-input table -->")
   end = text.index("<!-- end bad-input table -->")
   rows = []
@@ -400,5 +402,8 @@ def _readme_rows():
   return rows
 
 
-def test_readme_table_matches():
-  assert sorted(_readme_rows()) == sorted(c[0] for c in CASES)
+def test_table_matches_cases():
+  rows, cases = _table_rows(), [c[0] for c in CASES]
+  assert sorted(rows) == sorted(cases), (
+      f"rows without a case: {sorted(set(rows) - set(cases))}; "
+      f"cases without a row: {sorted(set(cases) - set(rows))}")
