@@ -5,8 +5,9 @@
 #
 # GIT_DIR: a clone (bare or not) of jax-ml/jax that has COMMIT. DEST
 # (default .jax_src/jax-main-<commit>) gets the paths the stack and JAX's
-# tests need (jax/, tests/, conftest.py, pyproject.toml, setup.py; `git
-# archive` of only these, since partial clones may lack other blobs),
+# tests need (jax/, tests/, CHANGELOG.md, docs/jax.lax.rst,
+# docs/jax.scipy.rst, conftest.py, pyproject.toml, setup.py; `git archive`
+# of only these, since partial clones may lack other blobs),
 # committed into a fresh repository with fixed identities and dates, tagged
 # jax-<commit>, as ci/fetch_jax_source.sh does for an sdist. Prints DEST on
 # the last line of stdout.
@@ -25,7 +26,7 @@ export GIT_COMMITTER_NAME="jax_patch" GIT_COMMITTER_EMAIL="jax_patch@localhost"
 export GIT_AUTHOR_DATE="2000-01-01T00:00:00+0000"
 export GIT_COMMITTER_DATE="$GIT_AUTHOR_DATE"
 
-subject="jax-ml/jax $commit"
+subject="jax-ml/jax $commit (with CHANGELOG.md and API docs)"
 if [[ "$(git -C "$dest" log -1 --format=%s 2>/dev/null)" == "$subject" ]]; then
   echo "$dest"
   exit 0
@@ -33,6 +34,7 @@ fi
 rm -rf "$dest"
 mkdir -p "$dest"
 git -C "$git_dir" archive "$commit" jax tests conftest.py pyproject.toml \
+  CHANGELOG.md docs/jax.lax.rst docs/jax.scipy.rst \
   setup.py | tar -x -C "$dest"
 git -C "$dest" init -q
 git -C "$dest" config core.autocrlf false

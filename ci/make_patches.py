@@ -289,11 +289,13 @@ def _import_key(node: ast.stmt) -> str:
   return f"{node.module}.{node.names[0].name}"
 
 
-def add_imports(text: str, path: str, needed: list[tuple]) -> str:
+def add_imports(text: str, path: str, needed: list[tuple],
+                order=lambda k: k) -> str:
   """Adds imports, each where JAX's (alphabetical) order puts it.
 
   A name joins an existing `from M import a, b` of names (not of modules);
-  otherwise it gets a statement of its own.
+  otherwise it gets a statement of its own. `order` maps the dotted names
+  compared (JAX's tests sort `from jax import` before `from jax._src`).
   """
   for module, name, asname in needed:
     mod = Module(text, path)
@@ -321,7 +323,7 @@ def add_imports(text: str, path: str, needed: list[tuple]) -> str:
                _import_key(n).split(".")[0] == key.split(".")[0]]
       if not group:
         raise SystemExit(f"error: {path} has no imports of {key} to join")
-      later = [n for n in group if _import_key(n) > key]
+      later = [n for n in group if order(_import_key(n)) > order(key)]
       at = later[0].lineno - 1 if later else group[-1].end_lineno
       lines.insert(at, stmt)
     text = "\n".join(lines) + "\n"
@@ -378,6 +380,78 @@ jax_multiplatform_test(
 {deps}    ]),
 )
 """
+
+
+def fold_test(tree: pathlib.Path, name: str, into: str) -> None:
+  """Appends test file `name`'s helpers and classes to tests/`into`.
+
+  Definitions `into` already has (by name) are kept as they are; imports
+  it lacks are added to its import block; the license header, the flag
+  parsing and the `__main__` block of `name` are dropped.
+  """
+  src = (ROOT / "upstream_tests" / name).read_text()
+  path = tree / "tests" / into
+  text = path.read_text()
+  target = Module(text, f"tests/{into}")
+  have = target.defined()
+  mod = Module(src, name)
+  blocks, imports = [], []
+  for node, start, end in mod.spans:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+      imports.append(node)
+      continue
+    if isinstance(node, ast.If) or (
+        isinstance(node, ast.Expr) and (
+            isinstance(node.value, ast.Constant) or
+            "parse_flags_with_absl" in ast.unparse(node))):
+      continue
+    names = mod.names_of(node)
+    if names and all(n in have for n in names):
+      continue
+    if isinstance(node, ast.Assign) and not names:
+      continue
+    blocks.append(mod.text(start, end))
+  for node in imports:
+    for alias in node.names:
+      if (alias.asname or alias.name.split(".")[0]) in have:
+        continue
+      module = node.module if isinstance(node, ast.ImportFrom) else None
+      if module == "__future__":
+        continue
+      text = add_imports(text, f"tests/{into}",
+                         [(module, alias.name, alias.asname)],
+                         order=lambda k: k.replace("._", ".~"))
+  main = text.index('\nif __name__ == "__main__":')
+  body = "\n\n\n".join("\n".join(b).strip("\n") for b in blocks)
+  text = text[:main].rstrip("\n") + "\n\n\n" + body + "\n\n" + text[main:]
+  path.write_text(text)
+
+
+def add_changelog(tree: pathlib.Path, text: str) -> bool:
+  """Adds a PR's `## CHANGELOG` items to the base's CHANGELOG.md under
+  Unreleased, in its `* Changes` list; False where there is nothing to do."""
+  path = tree / "CHANGELOG.md"
+  if not path.exists() or "\n## CHANGELOG\n" not in text:
+    return False
+  section = text.split("\n## CHANGELOG\n", 1)[1].split("\n## ", 1)[0]
+  items = []
+  for line in section.strip().splitlines():
+    if line.startswith("- "):
+      items.append("  * " + line[2:])
+    elif line.strip():
+      items.append("    " + line.strip())
+  log = path.read_text()
+  start = log.index("\n## Unreleased\n") + len("\n## Unreleased\n")
+  end = log.index("\n## ", start)
+  unreleased = log[start:end]
+  if "\n* Changes\n" in unreleased:
+    at = start + unreleased.index("\n* Changes\n") + len("\n* Changes\n")
+    new = "\n".join(items) + "\n"
+  else:
+    at = end
+    new = "\n* Changes\n" + "\n".join(items) + "\n"
+  path.write_text(log[:at] + new + log[at:])
+  return True
 
 
 def add_test(tree: pathlib.Path, name: str) -> None:
@@ -498,9 +572,16 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     changed.append(dst)
+  fold = dict(pr.fold)
   for name in pr.tests:
-    add_test(tree, name)
-    changed.append(f"tests/{name}")
+    if name in fold and (tree / "tests" / fold[name]).exists():
+      fold_test(tree, name, fold[name])
+      changed.append(f"tests/{fold[name]}")
+    else:
+      add_test(tree, name)
+      changed.append(f"tests/{name}")
+  if add_changelog(tree, description(pr)[2]):
+    changed.append("CHANGELOG.md")
   return changed
 
 

@@ -103,9 +103,18 @@ class Export:
 
 @dataclasses.dataclass(frozen=True)
 class PR:
+  """One pull request: its edits per upstream file, and its test files.
+
+  `fold`: test files that go into an existing upstream test file where the
+  base has it (JAX's git tree; the sdist has no tests/): their helpers and
+  test classes are appended to it, and only the imports it lacks added.
+  The PR's `## CHANGELOG` section (ci/pr/<slug>.md) goes into the base's
+  CHANGELOG.md, where it has one.
+  """
   slug: str
   edits: dict[str, tuple]
   tests: tuple[str, ...] = ()
+  fold: tuple[tuple[str, str], ...] = ()
 
 
 CONFIG = "jax_patch/_src/config.py"
@@ -116,15 +125,14 @@ SYLVESTER = "jax_patch/_src/lax/sylvester.py"
 
 EIGH_GAUGE = ("_eigh_coupling_p", "linalg_gauge_check", "_eigh_gauge_check_p")
 SYLVESTER_PRIMITIVE = (
-    "_sylvester_solve_shape_rule", "_sylvester_singular_pivots",
-    "_SYLVESTER_TIES", "_sylvester_pivot_inverses", "_sylvester_inverses",
-    "_sylvester_solve_impl", "_sylvester_apply", "_sylvester_eigenvalues",
-    "_sylvester_solve_jvp_rule", "_sylvester_solve_transpose_rule",
-    "sylvester_solve_p")
-# What the diagonal-only primitive of PR 1 leaves out: the dispatch to the
-# triangular kernels.
-SYLVESTER_TRIANGULAR = ("_sylvester_kernels", "_sylvester_is_diagonal",
-                        "_extract_diagonal")
+    "_sylvester_solve_shape_rule", "_SYLVESTER_TIES",
+    "_sylvester_singular_pivots", "_sylvester_pivot_inverses",
+    "_sylvester_solve_impl", "_sylvester_solve_jvp_rule",
+    "_sylvester_solve_transpose_rule", "sylvester_solve_p")
+# PR 1's primitive has no parameters: the band (rtol) comes with PR 2.
+SYLVESTER_NO_RTOL = dict(
+    without=("del rtol", "if rtol is not None"),
+    substitute=((", *, rtol):", "):"), ("(a, b, rtol)", "(a, b)")))
 
 EIGH_DERIVATIVES_NOTE = """
 Derivatives: exact where the eigenvalues are distinct. Eigenvalues that
@@ -152,13 +160,13 @@ STACK = (
         "jax/_src/lax/linalg.py": (
             DocNote("eigh", EIGH_DERIVATIVES_NOTE),
             Insert(LAX, ("_eigh_solve",), before="_eigh_jvp_rule",
-                   substitute=(("_degeneracy_rtol(w.dtype)", "None"),)),
+                   substitute=((", rtol=_degeneracy_rtol(w.dtype)", ""),)),
             Replace(LAX, "_eigh_jvp_rule", without=EIGH_GAUGE),
             Insert(LAX, SYLVESTER_PRIMITIVE, before="# Symmetric product",
-                   section="Sylvester equation",
-                   without=SYLVESTER_TRIANGULAR),
+                   section="Sylvester equation", **SYLVESTER_NO_RTOL),
         ),
-    }, tests=("eigh_degenerate_test.py",)),
+    }, tests=("eigh_degenerate_test.py",),
+       fold=(("eigh_degenerate_test.py", "eigh_test.py"),)),
     PR("02-eigh-gauge", {
         "jax/_src/numpy/linalg.py": (
             DocNote("eigh", EIGH_BAND_NOTE),
@@ -175,13 +183,16 @@ STACK = (
                    after="standard_linalg_primitive"),
             Insert(LAX, ("_degeneracy_rtol",), before="_eigh_solve"),
             Replace(LAX, "_eigh_solve"),
+            Replace(LAX, "_sylvester_solve_shape_rule"),
+            Replace(LAX, "_sylvester_singular_pivots"),
+            Replace(LAX, "_sylvester_solve_impl"),
             Insert(LAX, (
                 "_non_hermitian", "_eigh_degenerate_mask",
                 "_eigh_gauge_check_abstract_eval",
                 "_eigh_gauge_check_jvp_rule", "_eigh_gauge_violations",
                 "_eigh_gauge_check_transpose_rule", "_raise_eigh_gauge_error",
                 "_eigh_gauge_check_p", "_eigh_coupling_abstract_eval",
-                "_eigh_coupling_impl", "_eigh_coupling_tangent",
+                "_eigh_coupling_tangent",
                 "_eigh_coupling_jvp_rule", "_eigh_coupling_transpose_rule",
                 "_eigh_coupling_p"), before="_eigh_jvp_rule"),
             Replace(LAX, "_eigh_jvp_rule"),
@@ -228,18 +239,10 @@ STACK = (
     }, tests=("matfun_hermitian_test.py",)),
     PR("06-sylvester-solve", {
         "jax/_src/lax/sylvester.py": (NewFile(SYLVESTER),),
-        "jax/_src/lax/linalg.py": (
-            Replace(LAX, "_sylvester_solve_shape_rule"),
-            Insert(LAX, ("_sylvester_kernels", "_sylvester_is_diagonal"),
-                   after="_sylvester_solve_shape_rule"),
-            Replace(LAX, "_sylvester_inverses"),
-            Replace(LAX, "_sylvester_solve_impl"),
-            Replace(LAX, "_sylvester_apply"),
-            Replace(LAX, "_sylvester_eigenvalues"),
-        ),
         "jax/lax/linalg.py": (
             Export("jax._src.lax.linalg", ("sylvester_solve_p",)),
-            Export("jax._src.lax.sylvester", ("sylvester_solve",)),
+            Export("jax._src.lax.sylvester", (
+                "sylvester_solve", "triangular_sylvester_solve_p")),
         ),
     }, tests=("sylvester_solve_test.py",)),
     PR("07-solve-sylvester", {

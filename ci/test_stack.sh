@@ -11,7 +11,7 @@
 #
 #   --each  after PR k: JAX's tests/eigh_test.py and tests/linalg_test.py
 #           (where BASE has them) and the new tests of PRs 1..k
-#   --own   after PR k: PR k's own new tests only (what CI runs)
+#   --own   after PR k: the test files PR k adds or changes (what CI runs)
 #   --last  (default) after the last PR: JAX's tests and all new tests
 #
 # --jax-tests SRC: a JAX source tree whose tests/eigh_test.py and
@@ -86,7 +86,7 @@ for i in "${!prs[@]}"; do
   before="$(git -C "$tree" rev-parse HEAD)"
   git -C "$tree" am -q "$pr"/*.patch
   echo "applied $name" >&2
-  mapfile -t own < <(git -C "$tree" diff --name-only --diff-filter=A \
+  mapfile -t own < <(git -C "$tree" diff --name-only --diff-filter=AM \
     "$before" HEAD -- 'tests/*_test.py')
   new_tests+=("${own[@]}")
   case "$mode" in

@@ -181,7 +181,8 @@ def test_bad_gauge_mode():
 def test_public_names_are_the_reexports():
   assert monkeypatch._public_names(jax_patch.lax.linalg) == [
       "expm_hermitian", "funm_hermitian", "logm_hermitian", "powm_hermitian",
-      "sqrtm_hermitian", "sylvester_solve", "sylvester_solve_p"]
+      "sqrtm_hermitian", "sylvester_solve", "sylvester_solve_p",
+      "triangular_sylvester_solve_p"]
 
 
 # What stock JAX gives in two of the demo's cases, measured on each release

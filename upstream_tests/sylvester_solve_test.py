@@ -483,7 +483,7 @@ class SylvesterSolveTest(jtu.JaxTestCase):
         np.eye(3, dtype=np.float32), np.eye(2, dtype=np.float32),
         np.ones((3, 2), np.float32))
     eqn, = jaxpr.eqns
-    self.assertIs(eqn.primitive, lax_linalg.sylvester_solve_p)
+    self.assertIs(eqn.primitive, lax_linalg.triangular_sylvester_solve_p)
     self.assertEqual(eqn.params["transpose"], True)
 
 

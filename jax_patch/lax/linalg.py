@@ -23,6 +23,7 @@ from jax_patch._src.lax.linalg import (
 )
 from jax_patch._src.lax.sylvester import (
   sylvester_solve as sylvester_solve,
+  triangular_sylvester_solve_p as triangular_sylvester_solve_p,
 )
 
 from jax_patch._src.lax.hermitian_funm import (

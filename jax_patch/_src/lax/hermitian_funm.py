@@ -573,10 +573,9 @@ def _eigh_dropping_degenerate_pairs_jvp(primals, tangents):
   w, v = _eigh_dropping_degenerate_pairs(a)
   a_dot_hat = _to_eigenbasis(v, a_dot)
   w_dot = jnp.real(einsum("...ii->...i", a_dot_hat))
-  w_row = w.astype(a_dot_hat.dtype)[..., None, :]
+  w_c = w.astype(a_dot_hat.dtype)
   v_dot = _dot(v, lax_linalg.sylvester_solve_p.bind(
-      -w_row, w_row, a_dot_hat, transpose=False,
-      rtol=float(np.sqrt(np.finfo(w.dtype).eps)), broadening=None))
+      -w_c, w_c, a_dot_hat, rtol=float(np.sqrt(np.finfo(w.dtype).eps))))
   return (w, v), (w_dot.astype(w.dtype), v_dot)
 
 

@@ -73,10 +73,8 @@ def _degeneracy_rtol(dtype):
 def _eigh_solve(w, k):
   # Y with Y Λ - Λ Y = K: Y_ij = K_ij / (w_j - w_i), and 0 on the diagonal
   # and on the pairs of eigenvalues that count as degenerate.
-  w = w.astype(k.dtype)[..., None, :]
-  return sylvester_solve_p.bind(
-      -w, w, k, transpose=False,
-      rtol=_degeneracy_rtol(w.dtype), broadening=None)
+  w = w.astype(k.dtype)
+  return sylvester_solve_p.bind(-w, w, k, rtol=_degeneracy_rtol(w.dtype))
 
 def _non_hermitian(c, where, scale):
   # The entries of `where` at which |c - c^H| > sqrt(eps) scale: the gauge
@@ -167,29 +165,31 @@ _eigh_gauge_check_p = _internal_primitive(
 def _eigh_coupling_abstract_eval(a, v, w, y, **_):
   return y
 
-def _eigh_coupling_impl(a, v, w, y, **_):
-  return lax.full_like(y, 0)
-
 def _eigh_coupling_tangent(a_dot, v, w, y, *, transpose):
+  # The tangent of N Y - Y N (transpose=False: then solved with S⁺), or of
+  # N^T Z - Z N^T with Z = S⁺(Y) (transpose=True), in the direction Ȧ.
   dot = partial(lax.dot if v.ndim == 2 else lax.batch_matmul,
                 precision=lax.Precision.HIGHEST)
   n_dot = dot(dot(_H(v), a_dot), v)
   n_dot = lax.select(_eigh_degenerate_mask(w), n_dot, lax.full_like(n_dot, 0))
-  n_dot = _T(n_dot) if transpose else n_dot
-  return dot(n_dot, y) - dot(y, n_dot)
+  if transpose:
+    n_dot, y = _T(n_dot), _eigh_solve(w, y)
+  out = dot(n_dot, y) - dot(y, n_dot)
+  return out if transpose else _eigh_solve(w, out)
 
 def _eigh_coupling_jvp_rule(primals, tangents, **params):
   a, v, w, y = primals
   a_dot, _, _, y_dot = tangents
+  # Tangents of v and w only enter through terms proportional to N, which is
+  # zero at the primal point.
   out = _eigh_coupling_p.bind(a, v, w, y, **params)
-  out_dot = [_eigh_coupling_p.bind(a, v, w, y_dot, **params)
-             if type(y_dot) is not ad_util.Zero else None,
-             _eigh_coupling_tangent(a_dot, v, w, y, **params)
-             if type(a_dot) is not ad_util.Zero else None]
-  out_dot = [t for t in out_dot if t is not None]
-  if not out_dot:  # Only tangents of v and w, which N does not depend on.
-    return out, lax.full_like(out, 0)
-  return out, out_dot[0] if len(out_dot) == 1 else out_dot[0] + out_dot[1]
+  out_dot = y_dot
+  if type(y_dot) is not ad_util.Zero:
+    out_dot = _eigh_coupling_p.bind(a, v, w, y_dot, **params)
+  if type(a_dot) is not ad_util.Zero:
+    out_dot = ad.add_tangents(
+        out_dot, _eigh_coupling_tangent(a_dot, v, w, y, **params))
+  return out, out_dot
 
 def _eigh_coupling_transpose_rule(ct, a, v, w, y, *, transpose):
   assert ad.is_undefined_primal(y)
@@ -203,14 +203,17 @@ def _eigh_coupling_transpose_rule(ct, a, v, w, y, *, transpose):
 # just its diagonal: Y solves M Y - Y M = -K with M the cluster-block-diagonal
 # part of V^H A V, which is Λ at the primal point but whose tangent has the
 # off-diagonal part N' = K_DD - diag(K_DD). Expanding to first order in
-# N = M - Λ, Y = S⁺(K + N Y - Y N). N vanishes at the primal point, so this
-# primitive's value N Y - Y N is zero and it costs nothing to first order;
-# its tangent N' Y - Y N' makes second derivatives of losses that depend on
+# N = M - Λ, Y = F(Y_0) = Y_0 + S⁺(N Y_0 - Y_0 N) with Y_0 = S⁺(K). N
+# vanishes at the primal point, so this primitive's value F(Y_0) is Y_0: it
+# is the identity, and costs nothing to first order. Its tangent
+# S⁺(N' Y_0 - Y_0 N') makes second derivatives of losses that depend on
 # whole degenerate eigenspaces (projectors) exact under perturbations that
-# split a cluster. It is linear in y; its transpose is the same map with N
-# transposed.
+# split a cluster. F is linear in y; its transpose Y + N^T S⁺(Y) - S⁺(Y) N^T
+# is transpose=True. It has to stay in first-order jaxprs: a jaxpr does not
+# know whether it will be differentiated again (jax.hessian of a jitted
+# function differentiates the jaxpr of its first derivative).
 _eigh_coupling_p = _internal_primitive(
-    "eigh_degenerate_coupling", _eigh_coupling_impl,
+    "eigh_degenerate_coupling", lambda a, v, w, y, **_: y,
     _eigh_coupling_abstract_eval, _eigh_coupling_jvp_rule,
     _eigh_coupling_transpose_rule)
 
@@ -252,8 +255,7 @@ def _eigh_jvp_rule(
                 precision=lax.Precision.HIGHEST)
   vdag_adot_v = dot(dot(_H(v), a_dot), v)
   y = _eigh_solve(w_real, vdag_adot_v)
-  y = y + _eigh_solve(
-      w_real, _eigh_coupling_p.bind(a, v, w_real, y, transpose=False))
+  y = _eigh_coupling_p.bind(a, v, w_real, y, transpose=False)
   mode = config.linalg_gauge_check.value
   if mode != "ignore":
     y = _eigh_gauge_check_p.bind(w_real, y, mode=mode)
@@ -272,12 +274,10 @@ def _svd_solve(s, h, w):
   # the pivots that count as singular are those of eigh's rule on the
   # dilation, with its spread 2 max(s) and magnitude max(s).
   k = s.shape[-1]
-  s = s.astype(h.dtype)[..., None, :]
+  s = s.astype(h.dtype)
   xy = sylvester_solve_p.bind(
       -s, lax.concatenate([s, -s], s.ndim - 1),
-      lax.concatenate([h, -w], h.ndim - 1), transpose=False,
-      rtol=_degeneracy_rtol(s.dtype),
-      broadening=None)
+      lax.concatenate([h, -w], h.ndim - 1), rtol=_degeneracy_rtol(s.dtype))
   return xy[..., :k], xy[..., k:]
 
 def _svd_complement_solve(s, r):
@@ -285,11 +285,10 @@ def _svd_complement_solve(s, r):
   # Sylvester equation 0 C + C S = R, whose pivots s_j are the gaps between
   # s_j and the zero eigenvalues of the dilation (its largest pivot, the
   # scale of the band, is max(s)).
-  s = s.astype(r.dtype)[..., None, :]
+  s = s.astype(r.dtype)
   return sylvester_solve_p.bind(
-      lax.full((*r.shape[:-2], 1, r.shape[-2]), 0, r.dtype),
-      s, r, transpose=False,
-      rtol=_degeneracy_rtol(s.dtype), broadening=None)
+      lax.full(r.shape[:-1], 0, r.dtype), s, r,
+      rtol=_degeneracy_rtol(s.dtype))
 
 def _svd_degenerate_masks(s, m, n):
   # The pivots that _svd_solve and _svd_complement_solve treat as singular:
@@ -631,39 +630,21 @@ def _svd_jvp_rule(
 
 # Sylvester equation
 
-# sylvester_solve_p(a, b, c) solves op(A) Y + Y op(B) = C for Y, where A and
-# B are the factors of a decomposition that the caller already has, and op
-# is the identity, or the transpose with transpose=True. The pivots of the
-# equation are d_ij = a_i + b_j, with a_i and b_j the eigenvalues of A and
-# B; singular pivots get the pseudo-inverse's zero instead of ±inf (see
-# _sylvester_singular_pivots), so that the solve serves as the derivative
-# rule of eigendecompositions also where eigenvalues repeat. Diagonal
-# factors, e.g. eigenvalues, are passed as [..., 1, m] and [..., 1, n] rows
-# holding their diagonals.
-def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, **params):
-  m, n = c_shape
-  if not _sylvester_is_diagonal(params):
-    return _sylvester_kernels()._sylvester_triangular_shape_rule(
-        a_shape, b_shape, c_shape)
-  if tuple(a_shape) != (1, m) or tuple(b_shape) != (1, n):
+# sylvester_solve_p(a, b, c) solves A Y + Y B = C for Y, where A = diag(a)
+# and B = diag(b) are diagonal factors that the caller already has, e.g. the
+# eigenvalues of an eigendecomposition: a has shape [..., m], b [..., n] and
+# c [..., m, n], and Y_ij = C_ij / (a_i + b_j). Pivots a_i + b_j that count
+# as singular (see _sylvester_singular_pivots) get the pseudo-inverse's zero
+# instead of +-inf, so that the solve serves as the derivative rule of
+# eigendecompositions also where eigenvalues repeat.
+def _sylvester_solve_shape_rule(a_shape, b_shape, c_shape, *, rtol):
+  del rtol  # Unused.
+  if tuple(c_shape) != (*a_shape, *b_shape):
     raise ValueError(
-        "sylvester_solve: the diagonals a and b must have shapes [..., 1, m] "
-        f"and [..., 1, n] to match c with shape [..., m, n] = [..., {m}, "
-        f"{n}], got {a_shape} and {b_shape}.")
+        "sylvester_solve: the diagonals a and b must have shapes [..., m] and "
+        "[..., n] to match c with shape [..., m, n], got a with shape "
+        f"{a_shape}, b with shape {b_shape} and c with shape {c_shape}.")
   return c_shape
-
-def _sylvester_kernels():
-  # Upper (quasi-)triangular factors, e.g. Schur forms, [..., m, m] and
-  # [..., n, n]: their kernels live in a module of their own, which imports
-  # this one.
-  from jax_patch._src.lax import sylvester  # pylint: disable=g-import-not-at-top
-  return sylvester
-
-def _sylvester_is_diagonal(params):
-  # Triangular factors are bound with a quasi_triangular parameter (True or
-  # False), diagonal ones without (1 x 1 factors are both, and each kind has
-  # its own pivot tolerance).
-  return "quasi_triangular" not in params
 
 _SYLVESTER_TIES = 16  # See _sylvester_singular_pivots.
 
@@ -671,42 +652,26 @@ def _sylvester_singular_pivots(a, b, rtol):
   # The pivots d_ij = a_i + b_j of a Sylvester equation with diagonal factors
   # a ([..., m]) and b ([..., n]), and which of them count as singular:
   #
-  #   |d_ij| <= max(16 sqrt(max(m, n)) eps max(|a|, |b|), rtol max|d|).
+  #   |d_ij| <= 16 sqrt(max(m, n)) eps max(|a|, |b|),
   #
-  # The first term is the rounding error of the eigenvalues a and b. The
-  # eigh JVP solves with a = -w, b = w, so that d_ij = w_j - w_i: a pivot
-  # within it is a pair of eigenvalues that agree to working precision,
-  # whose eigenvectors A does not determine. A backward-stable eigensolver
-  # returns the eigenvalues of A + E with ||E|| <= p(n) eps ||A|| (LAPACK
-  # Users' Guide, sec. 4.7), so an exactly repeated eigenvalue comes back
-  # split by up to 2 p(n) eps max|w|, and the rounding of A itself adds to
-  # this. Measured with jnp.linalg.eigh on Q diag(w) Q^H, w with clusters of
-  # multiplicity 2 to n / 2 + 1, Q random and the product rounded to the
-  # dtype (3,000 matrices per size and dtype, float32/64, complex64/128):
-  # the largest split was 7.1 sqrt(n) eps max|w| (n = 5), and below
-  # 2.1 sqrt(n) eps max|w| for n = 128 and 256. 16 sqrt(n) leaves a margin of
-  # 2.2 over the worst case seen. Below it the eigenvectors of a pair are
-  # not determined by A to better than about 50%, so nothing is lost by
-  # fixing their gauge; every larger pivot is inverted, as the stock rules
-  # do, so that every first derivative they compute correctly stays as it
-  # was.
-  #
-  # The second term, a band relative to the largest pivot (for eigh, the
-  # spread max(w) - min(w)), is opt-in: rtol=None leaves it out. Within it,
-  # nearly degenerate pairs are treated as degenerate too. For a loss that
-  # depends on the eigenvectors only through projectors onto whole clusters
-  # the within-cluster coefficients cancel exactly, but in floating point
-  # only to eps |K| / |d_ij|, an error relative to the derivative of about
-  # eps spread / |d_ij| (issue #669; Kasim, arXiv:2011.04366, uses eps^0.6
-  # and eps^0.4 for the same trade-off), which the band bounds by about
-  # eps / rtol (measured over random clustered spectra: 0.7 eps / rtol). The
-  # price: a loss that depends on an individual eigenvector of a pair inside
-  # the band gets the derivative of the pair's projector, which differs from
-  # its true derivative by O(1), where the plain inverse errs by only
-  # eps max|w| / |d_ij|. The band is unchanged by a shift a -> a + s,
-  # b -> b - s that leaves the pivots alone; the ties term is not, as it
-  # scales with max|w|, the size of A that eigh's backward error scales
-  # with. NaN pivots are never singular, so NaN propagates.
+  # the rounding error of the eigenvalues a and b. The eigh JVP solves with
+  # a = -w, b = w, so that d_ij = w_j - w_i: a pivot within it is a pair of
+  # eigenvalues that agree to working precision, whose eigenvectors A does
+  # not determine. A backward-stable eigensolver returns the eigenvalues of
+  # A + E with ||E|| <= p(n) eps ||A|| (LAPACK Users' Guide, sec. 4.7), so an
+  # exactly repeated eigenvalue comes back split by up to 2 p(n) eps max|w|,
+  # and the rounding of A itself adds to this. Measured with jnp.linalg.eigh
+  # on Q diag(w) Q^H, w with clusters of multiplicity 2 to n / 2 + 1, Q
+  # random and the product rounded to the dtype (3,000 matrices per size and
+  # dtype, float32/64, complex64/128): the largest split was
+  # 7.1 sqrt(n) eps max|w| (n = 5), and below 2.1 sqrt(n) eps max|w| for
+  # n = 128 and 256. 16 sqrt(n) leaves a margin of 2.2 over the worst case
+  # seen. Below it the eigenvectors of a pair are not determined by A to
+  # better than about 50%, so nothing is lost by fixing their gauge; every
+  # larger pivot is inverted, as the stock rules do, so that every first
+  # derivative they compute correctly stays as it was. The tolerance scales
+  # with max|w|, the size of A that eigh's backward error scales with. NaN
+  # pivots are never singular, so NaN propagates.
   d = a[..., :, None] + b[..., None, :]
   m, n = a.shape[-1], b.shape[-1]
   dtype = dtypes.to_inexact_dtype(d.dtype)
@@ -714,112 +679,64 @@ def _sylvester_singular_pivots(a, b, rtol):
   magnitude = lax.max(lax.reduce_max(abs(a), axes=(a.ndim - 1,)),
                       lax.reduce_max(abs(b), axes=(b.ndim - 1,)))
   tol = _SYLVESTER_TIES * math.sqrt(max(m, n)) * eps * magnitude
+  # With rtol (jax_linalg_degeneracy_rtol), a band relative to the largest
+  # pivot (for eigh, the spread max(w) - min(w)) counts as singular too:
+  # |d_ij| <= rtol max|d|. Within it, nearly degenerate pairs are treated as
+  # degenerate. For a loss that depends on the eigenvectors only through
+  # projectors onto whole clusters the within-cluster coefficients cancel
+  # exactly, but in floating point only to eps |K| / |d_ij|, an error
+  # relative to the derivative of about eps spread / |d_ij| (issue #669;
+  # Kasim, arXiv:2011.04366, uses eps^0.6 and eps^0.4 for the same
+  # trade-off), which the band bounds by about eps / rtol (measured over
+  # random clustered spectra: 0.7 eps / rtol). The price: a loss that
+  # depends on an individual eigenvector of a pair inside the band gets the
+  # derivative of the pair's projector, which differs from its true
+  # derivative by O(1), where the plain inverse errs by only
+  # eps max|w| / |d_ij|. The band is unchanged by a shift a -> a + s,
+  # b -> b - s that leaves the pivots alone.
   if rtol is not None:
     d_max = lax.reduce_max(abs(d), axes=(d.ndim - 2, d.ndim - 1))
     tol = lax.max(tol, rtol * d_max)
   return d, abs(d) <= tol[..., None, None]
 
-def _sylvester_pivot_inverses(d, singular, broadening=None):
+def _sylvester_pivot_inverses(d, singular):
   # The reciprocals 1/d of the pivots, with 0 where `singular` (the
-  # pseudo-inverse), or with broadening the Lorentzian
-  # conj(d) / (|d|^2 + broadening), smooth in d.
-  if broadening is not None:
-    d2 = (d * d.conj()).real
-    return d.conj() / (d2 + broadening).astype(d.dtype)
+  # pseudo-inverse).
   one = lax.full_like(d, 1)
   return lax.select(singular, lax.full_like(d, 0),
                     one / lax.select(singular, one, d))
 
-def _sylvester_inverses(a, b, *, rtol, broadening, **params):
-  # The reciprocal pivots 1 / (a_i + b_j) with which the solve scales.
-  if not _sylvester_is_diagonal(params):
-    return _sylvester_kernels()._sylvester_triangular_inverses(
-        a, b, rtol=rtol, broadening=broadening)
-  d, singular = _sylvester_singular_pivots(a[..., 0, :], b[..., 0, :], rtol)
-  return _sylvester_pivot_inverses(d, singular, broadening)
-
-def _sylvester_solve_impl(a, b, c, **params):
-  if not _sylvester_is_diagonal(params):
-    return _sylvester_kernels()._sylvester_triangular_solve_impl(
-        a, b, c, **params)
-  # op(A) = A for diagonal A: the transpose solves the same equation.
-  return c * _sylvester_inverses(a, b, **params)
-
-def _sylvester_apply(factors, a, b, y, **params):
-  # op(A) Y + Y op(B), where A and B are the factors or their tangents,
-  # structured as the factors are. Either may be a symbolic zero (a
-  # tangent); not both.
-  if not _sylvester_is_diagonal(params):
-    return _sylvester_kernels()._sylvester_triangular_apply(
-        factors, a, b, y, **params)
-  out = []
-  if type(a) is not ad_util.Zero:
-    out.append(_T(a) * y)
-  if type(b) is not ad_util.Zero:
-    out.append(y * b)
-  return out[0] if len(out) == 1 else out[0] + out[1]
-
-def _sylvester_eigenvalues(x, params):
-  # The eigenvalues of a factor, or their tangents: its diagonal.
-  if not _sylvester_is_diagonal(params):
-    # Broadening needs triangular factors: quasi-triangular ones never get
-    # here.
-    return _extract_diagonal(x)
-  return x[..., 0, :]
+def _sylvester_solve_impl(a, b, c, *, rtol):
+  d, singular = _sylvester_singular_pivots(a, b, rtol)
+  return c * _sylvester_pivot_inverses(d, singular)
 
 def _sylvester_solve_jvp_rule(primals, tangents, **params):
-  # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
-  # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
-  # constant and Y vanishes on it, so this is exact.
-  #
-  # With broadening, the substitution is y_k = g(d_k) r_k with
-  # r = C - S_off(Y), S_off the off-diagonal part of S, and
-  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
-  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
-  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
-  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
+  # With S(Y) = A Y + Y B and Y = S⁺(C), where S⁺ zeroes the singular
+  # components, Ẏ = S⁺(Ċ - Ȧ Y - Y Ḃ): the singular set is locally constant
+  # and Y vanishes on it, so this is exact.
   a, b, c = primals
   a_dot, b_dot, c_dot = tangents
-  broadening = params["broadening"]
-  apply = partial(_sylvester_apply, (a, b), **params)
   y = sylvester_solve_p.bind(a, b, c, **params)
-  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
-    rhs, z = c_dot, None
-  elif broadening is None:
-    rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
-  else:
-    da, db = (_sylvester_eigenvalues(x, params) for x in (a, b))
-    d = da[..., :, None] + db[..., None, :]
-    da_dot, db_dot = (
-        lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
-        _sylvester_eigenvalues(x_dot, params)
-        for x, x_dot in ((da, a_dot), (db, b_dot)))
-    d_dot = da_dot[..., :, None] + db_dot[..., None, :]
-    g = _sylvester_inverses(a, b, **params)
-    d2 = (d * d.conj()).real.astype(d.dtype)
-    g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
-        (d2 + broadening) * (d2 + broadening))
-    z = g_dot * (c - apply(a, b, y) + d * y)
-    rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
-    rhs = rhs - (apply(a, b, z) - d * z)
+  rhs = c_dot
+  if type(a_dot) is not ad_util.Zero:
+    rhs = ad.add_tangents(rhs, -a_dot[..., :, None] * y)
+  if type(b_dot) is not ad_util.Zero:
+    rhs = ad.add_tangents(rhs, -y * b_dot[..., None, :])
   if type(rhs) is ad_util.Zero:
     return y, rhs
-  y_dot = sylvester_solve_p.bind(a, b, rhs, **params)
-  return y, y_dot if z is None else z + y_dot
+  return y, sylvester_solve_p.bind(a, b, rhs, **params)
 
-def _sylvester_solve_transpose_rule(ct, a, b, c, *, transpose, **params):
-  # The solve is linear in c. Its transpose solves the transposed equation
-  # op(A)^T Z + Z op(B)^T = ct with the same pivots (and the same zeroed
-  # singular components), analogous to triangular_solve's transpose rule.
+def _sylvester_solve_transpose_rule(ct, a, b, c, **params):
+  # The solve is linear in c, and elementwise: it is its own transpose, with
+  # the same pivots (and the same zeroed singular components).
   assert not ad.is_undefined_primal(a) and not ad.is_undefined_primal(b)
   assert ad.is_undefined_primal(c)
   if type(ct) is ad_util.Zero:
     return [None, None, ad_util.Zero(c.aval)]
-  return [None, None,
-          sylvester_solve_p.bind(a, b, ct, transpose=not transpose, **params)]
+  return [None, None, sylvester_solve_p.bind(a, b, ct, **params)]
 
 sylvester_solve_p = standard_linalg_primitive(
-    (_float | _complex, _float | _complex, _float | _complex), (2, 2, 2),
+    (_float | _complex, _float | _complex, _float | _complex), (1, 1, 2),
     _sylvester_solve_shape_rule, "sylvester_solve")
 ad.primitive_jvps[sylvester_solve_p] = _sylvester_solve_jvp_rule
 ad.primitive_transposes[sylvester_solve_p] = _sylvester_solve_transpose_rule

@@ -21,12 +21,16 @@ import numpy as np
 
 from jax._src import ad_util
 from jax._src import dtypes
+from jax._src.interpreters import ad
+from jax._src.interpreters import mlir
 from jax._src.lax import control_flow
 from jax._src.lax import lax
 from jax_patch._src.lax import linalg
 from jax._src.lax import slicing
+from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (
-    _H, _T, _broadcast_to, _extract_diagonal, _triu)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu,
+    standard_linalg_primitive)
 from jax._src.typing import Array, ArrayLike
 
 
@@ -101,7 +105,7 @@ def sylvester_solve(
   a, b, c = lax.asarray(a), lax.asarray(b), lax.asarray(c)
   _check_sylvester_solve_args(a, b, c, quasi_triangular=quasi_triangular,
                               rtol=rtol, broadening=broadening)
-  return linalg.sylvester_solve_p.bind(
+  return triangular_sylvester_solve_p.bind(
       a, b, c, quasi_triangular=quasi_triangular, transpose=transpose,
       rtol=rtol, broadening=broadening)
 
@@ -149,7 +153,15 @@ def _check_sylvester_solve_args(a, b, c, *, quasi_triangular, rtol,
         "sylvester_solve: quasi_triangular=True needs real a, b and c and "
         f"broadening=None, got dtype {c.dtype} and broadening={broadening}.")
 
-def _sylvester_triangular_shape_rule(a_shape, b_shape, c_shape):
+# triangular_sylvester_solve_p(a, b, c) solves op(A) Y + Y op(B) = C for Y,
+# where A and B are the upper (quasi-)triangular factors of Schur
+# decompositions that the caller already has, and op is the identity, or the
+# transpose with transpose=True. Its pivots are d_ij = a_i + b_j, with a_i
+# and b_j the eigenvalues of A and B; pivots with |d_ij| <= rtol (max|A| +
+# max|B|) count as singular and get the pseudo-inverse's zero, as in
+# sylvester_solve_p, or with broadening every reciprocal pivot is replaced by
+# a Lorentzian.
+def _sylvester_triangular_shape_rule(a_shape, b_shape, c_shape, **_):
   m, n = c_shape
   if a_shape != (m, m) or b_shape != (n, n):
     raise ValueError(
@@ -164,11 +176,15 @@ def _sylvester_scaled_inverses(da, db, scale, *, rtol, broadening):
   # scale that is not finite (inf or NaN among the coefficients) makes them
   # all NaN, so that the solution is NaN rather than silently finite.
   d = da[..., :, None] + db[..., None, :]
-  if rtol is None:
-    eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
-    rtol = max(da.shape[-1], db.shape[-1]) * eps
-  singular = abs(d) <= (rtol * scale)[..., None, None]
-  inv = linalg._sylvester_pivot_inverses(d, singular, broadening)
+  if broadening is not None:
+    d2 = (d * d.conj()).real
+    inv = d.conj() / (d2 + broadening).astype(d.dtype)
+  else:
+    if rtol is None:
+      eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
+      rtol = max(da.shape[-1], db.shape[-1]) * eps
+    singular = abs(d) <= (rtol * scale)[..., None, None]
+    inv = linalg._sylvester_pivot_inverses(d, singular)
   finite = _broadcast_to(lax.is_finite(scale)[..., None, None], inv.shape)
   return lax.select(finite, inv, lax.full_like(inv, np.nan))
 
@@ -223,7 +239,7 @@ def _sylvester_triangular_apply(factors, a, b, y, *, transpose,
   # op(A) Y + Y op(B), reading only the entries of A and B that the
   # triangular (or quasi-triangular) factors reference. Either coefficient
   # may be a symbolic zero (a tangent); not both. It serves
-  # sylvester_solve_p's JVP, which is exact for triangular factors as for
+  # triangular_sylvester_solve_p's JVP, which is exact for triangular factors as for
   # diagonal ones; for quasi-triangular factors with singular pairs, the
   # generalized solution is taken in complex Schur bases that move with A
   # and B, and the rule omits that motion: it is exact for nonsingular
@@ -246,6 +262,70 @@ def _sylvester_triangular_apply(factors, a, b, y, *, transpose,
     out.append(dot(y, _T(b) if transpose else b))
   return out[0] if len(out) == 1 else out[0] + out[1]
 
+
+def _sylvester_triangular_jvp_rule(primals, tangents, **params):
+  # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
+  # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
+  # constant and Y vanishes on it, so this is exact.
+  #
+  # With broadening, the substitution is y_k = g(d_k) r_k with
+  # r = C - S_off(Y), S_off the off-diagonal part of S, and
+  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
+  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
+  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
+  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
+  a, b, c = primals
+  a_dot, b_dot, c_dot = tangents
+  broadening = params["broadening"]
+  apply = partial(_sylvester_triangular_apply, (a, b), **params)
+  y = triangular_sylvester_solve_p.bind(a, b, c, **params)
+  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
+    rhs, z = c_dot, None
+  elif broadening is None:
+    rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
+  else:
+    # Broadening needs triangular factors: quasi-triangular ones never get
+    # here.
+    da, db = _extract_diagonal(a), _extract_diagonal(b)
+    d = da[..., :, None] + db[..., None, :]
+    da_dot, db_dot = (
+        lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
+        _extract_diagonal(x_dot)
+        for x, x_dot in ((da, a_dot), (db, b_dot)))
+    d_dot = da_dot[..., :, None] + db_dot[..., None, :]
+    g = _sylvester_triangular_inverses(
+        a, b, rtol=params["rtol"], broadening=broadening)
+    d2 = (d * d.conj()).real.astype(d.dtype)
+    g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
+        (d2 + broadening) * (d2 + broadening))
+    z = g_dot * (c - apply(a, b, y) + d * y)
+    rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
+    rhs = rhs - (apply(a, b, z) - d * z)
+  if type(rhs) is ad_util.Zero:
+    return y, rhs
+  y_dot = triangular_sylvester_solve_p.bind(a, b, rhs, **params)
+  return y, y_dot if z is None else z + y_dot
+
+def _sylvester_triangular_transpose_rule(ct, a, b, c, *, transpose, **params):
+  # The solve is linear in c. Its transpose solves the transposed equation
+  # op(A)^T Z + Z op(B)^T = ct with the same pivots (and the same zeroed
+  # singular components), analogous to triangular_solve's transpose rule.
+  assert not ad.is_undefined_primal(a) and not ad.is_undefined_primal(b)
+  assert ad.is_undefined_primal(c)
+  if type(ct) is ad_util.Zero:
+    return [None, None, ad_util.Zero(c.aval)]
+  return [None, None, triangular_sylvester_solve_p.bind(
+      a, b, ct, transpose=not transpose, **params)]
+
+triangular_sylvester_solve_p = standard_linalg_primitive(
+    (_float | _complex, _float | _complex, _float | _complex), (2, 2, 2),
+    _sylvester_triangular_shape_rule, "triangular_sylvester_solve")
+ad.primitive_jvps[triangular_sylvester_solve_p] = (
+    _sylvester_triangular_jvp_rule)
+ad.primitive_transposes[triangular_sylvester_solve_p] = (
+    _sylvester_triangular_transpose_rule)
+mlir.register_lowering(triangular_sylvester_solve_p, mlir.lower_fun(
+    _sylvester_triangular_solve_impl, multiple_results=False))
 
 # Sylvester solve: triangular kernel
 
