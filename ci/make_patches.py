@@ -284,18 +284,17 @@ def doc_note(mod: Module, name: str, note: str) -> str:
 
 
 def _import_key(node: ast.stmt) -> str:
+  # "module name": a module sorts before its submodules, as in JAX's files.
   if isinstance(node, ast.Import):
     return node.names[0].name
-  return f"{node.module}.{node.names[0].name}"
+  return f"{node.module} {node.names[0].name}"
 
 
-def add_imports(text: str, path: str, needed: list[tuple],
-                order=lambda k: k) -> str:
+def add_imports(text: str, path: str, needed: list[tuple]) -> str:
   """Adds imports, each where JAX's (alphabetical) order puts it.
 
   A name joins an existing `from M import a, b` of names (not of modules);
-  otherwise it gets a statement of its own. `order` maps the dotted names
-  compared (JAX's tests sort `from jax import` before `from jax._src`).
+  otherwise it gets a statement of its own.
   """
   for module, name, asname in needed:
     mod = Module(text, path)
@@ -320,10 +319,11 @@ def add_imports(text: str, path: str, needed: list[tuple],
       key = _import_key(ast.parse(stmt).body[0])
       group = [n for n in mod.tree.body if isinstance(
           n, (ast.Import, ast.ImportFrom)) and
-               _import_key(n).split(".")[0] == key.split(".")[0]]
+               re.split(r"[. ]", _import_key(n))[0] ==
+               re.split(r"[. ]", key)[0]]
       if not group:
         raise SystemExit(f"error: {path} has no imports of {key} to join")
-      later = [n for n in group if order(_import_key(n)) > order(key)]
+      later = [n for n in group if _import_key(n) > key]
       at = later[0].lineno - 1 if later else group[-1].end_lineno
       lines.insert(at, stmt)
     text = "\n".join(lines) + "\n"
@@ -419,8 +419,7 @@ def fold_test(tree: pathlib.Path, name: str, into: str) -> None:
       if module == "__future__":
         continue
       text = add_imports(text, f"tests/{into}",
-                         [(module, alias.name, alias.asname)],
-                         order=lambda k: k.replace("._", ".~"))
+                         [(module, alias.name, alias.asname)])
   main = text.index('\nif __name__ == "__main__":')
   body = "\n\n\n".join("\n".join(b).strip("\n") for b in blocks)
   text = text[:main].rstrip("\n") + "\n\n\n" + body + "\n\n" + text[main:]
@@ -429,28 +428,39 @@ def fold_test(tree: pathlib.Path, name: str, into: str) -> None:
 
 def add_changelog(tree: pathlib.Path, text: str) -> bool:
   """Adds a PR's `## CHANGELOG` items to the base's CHANGELOG.md under
-  Unreleased, in its `* Changes` list; False where there is nothing to do."""
+  Unreleased; False where there is nothing to do.
+
+  Items (`- ...`) go into the list named by the `* New features`, `* Changes`
+  or `* Breaking changes` line above them (default: Changes), at its top, or
+  into a new list at the end of Unreleased.
+  """
   path = tree / "CHANGELOG.md"
   if not path.exists() or "\n## CHANGELOG\n" not in text:
     return False
   section = text.split("\n## CHANGELOG\n", 1)[1].split("\n## ", 1)[0]
-  items = []
+  lists = {}
+  kind = "Changes"
   for line in section.strip().splitlines():
-    if line.startswith("- "):
-      items.append("  * " + line[2:])
+    if line.startswith("* "):
+      kind = line[2:].strip()
+    elif line.startswith("- "):
+      lists.setdefault(kind, []).append("  * " + line[2:])
     elif line.strip():
-      items.append("    " + line.strip())
+      lists.setdefault(kind, []).append("    " + line.strip())
   log = path.read_text()
-  start = log.index("\n## Unreleased\n") + len("\n## Unreleased\n")
-  end = log.index("\n## ", start)
-  unreleased = log[start:end]
-  if "\n* Changes\n" in unreleased:
-    at = start + unreleased.index("\n* Changes\n") + len("\n* Changes\n")
-    new = "\n".join(items) + "\n"
-  else:
-    at = end
-    new = "\n* Changes\n" + "\n".join(items) + "\n"
-  path.write_text(log[:at] + new + log[at:])
+  for kind, items in lists.items():
+    start = log.index("\n## Unreleased\n") + len("\n## Unreleased\n")
+    end = log.index("\n## ", start)
+    unreleased = log[start:end]
+    head = f"\n* {kind}\n"
+    if head in unreleased:
+      at = start + unreleased.index(head) + len(head)
+      new = "\n".join(items) + "\n"
+    else:
+      at = end
+      new = head + "\n".join(items) + "\n"
+    log = log[:at] + new + log[at:]
+  path.write_text(log)
   return True
 
 
@@ -591,7 +601,9 @@ def check_all_taken(taken: set) -> None:
       continue
     mod = package(src)
     left = [mod.names_of(n) or [ast.dump(n)[:40]] for n, s, _ in mod.spans
-            if (src, s) not in taken and not isinstance(
+            if (src, s) not in taken and not any(
+                stack.PACKAGE_ONLY in name for name in mod.names_of(n))
+            and not isinstance(
                 n, (ast.Import, ast.ImportFrom)) and not (
                     isinstance(n, ast.Expr) and isinstance(n.value,
                                                            ast.Constant))]
@@ -613,6 +625,10 @@ def build(base: pathlib.Path, tree: pathlib.Path, out: pathlib.Path | None,
   for pr in prs:
     changed.update(apply_pr(tree, pr, taken))
     subject, body, text = description(pr)
+    for name, into in pr.fold:
+      if not (tree / "tests" / name).exists():  # Folded into `into`.
+        body, text = (t.replace(f"tests/{name}", f"tests/{into}")
+                      for t in (body, text))
     git(tree, "add", "-A")
     git(tree, "commit", "-q", "--no-gpg-sign", "-F", "-",
         stdin=f"{subject}\n\n{body}\n")

@@ -123,7 +123,10 @@ FUNM = "jax_patch/_src/lax/hermitian_funm.py"
 SCIPY = "jax_patch/_src/scipy/linalg.py"
 SYLVESTER = "jax_patch/_src/lax/sylvester.py"
 
-EIGH_GAUGE = ("_eigh_coupling_p", "linalg_gauge_check", "_eigh_gauge_check_p")
+# Package statements that never go upstream: the opt-in gauge check
+# (jax_linalg_gauge_check), a debugging aid whose value-dependent errors
+# have no upstream counterpart in JAX's linear algebra (CONTRIBUTING.md).
+PACKAGE_ONLY = "gauge"
 SYLVESTER_PRIMITIVE = (
     "_sylvester_solve_shape_rule", "_SYLVESTER_TIES",
     "_sylvester_singular_pivots", "_sylvester_pivot_inverses",
@@ -139,10 +142,15 @@ Derivatives: exact where the eigenvalues are distinct. Eigenvalues that
 repeat, or agree to working precision
 (``|w_i - w_j| <= 16 sqrt(n) eps max|w|``), have no unique
 eigenvectors; their eigenvector derivative is then that of the projector
-onto their common eigenspace, which is exact for functions that depend on
-the eigenvectors only through such eigenspaces (projectors, density
-matrices, ``v f(w) v^H`` with ``f`` constant on each repeated eigenvalue)
-and for perturbations that keep the eigenvalues repeated.
+onto their common eigenspace. First derivatives are then exact for
+functions that depend on the eigenvectors only through such eigenspaces
+and on each repeated eigenvalue only through the sum of its copies
+(projectors, density matrices, ``sum(f(w))``), and for perturbations that
+keep the eigenvalues repeated. They are not exact for functions that weigh
+the copies of a repeated eigenvalue differently, such as
+``v @ diag(f(w)) @ v^H`` with ``f' != 0`` there (``expm`` computed through
+``eigh``), whose derivative needs the whole block ``v_D^H da v_D`` of the
+eigenvalue tangent rather than its diagonal.
 """
 EIGH_BAND_NOTE = """
 With the ``jax_linalg_degeneracy_rtol`` option set to ``tau``, eigenvalues
@@ -161,59 +169,60 @@ STACK = (
             DocNote("eigh", EIGH_DERIVATIVES_NOTE),
             Insert(LAX, ("_eigh_solve",), before="_eigh_jvp_rule",
                    substitute=((", rtol=_degeneracy_rtol(w.dtype)", ""),)),
-            Replace(LAX, "_eigh_jvp_rule", without=EIGH_GAUGE),
+            Replace(LAX, "_eigh_jvp_rule",
+                    without=("gauge", "_eigh_coupling_p")),
             Insert(LAX, SYLVESTER_PRIMITIVE, before="# Symmetric product",
                    section="Sylvester equation", **SYLVESTER_NO_RTOL),
         ),
     }, tests=("eigh_degenerate_test.py",),
        fold=(("eigh_degenerate_test.py", "eigh_test.py"),)),
-    PR("02-eigh-gauge", {
+    PR("02-degeneracy-band", {
         "jax/_src/numpy/linalg.py": (
             DocNote("eigh", EIGH_BAND_NOTE),
         ),
         "jax/_src/config.py": (
-            Insert(CONFIG, ("linalg_gauge_check",
-                            "_validate_linalg_degeneracy_rtol",
+            Insert(CONFIG, ("_validate_linalg_degeneracy_rtol",
                             "linalg_degeneracy_rtol"),
                    after="default_matmul_precision"),
         ),
         "jax/_src/lax/linalg.py": (
             DocNote("eigh", EIGH_BAND_NOTE),
-            Insert(LAX, ("_internal_primitive",),
-                   after="standard_linalg_primitive"),
             Insert(LAX, ("_degeneracy_rtol",), before="_eigh_solve"),
             Replace(LAX, "_eigh_solve"),
             Replace(LAX, "_sylvester_solve_shape_rule"),
             Replace(LAX, "_sylvester_singular_pivots"),
             Replace(LAX, "_sylvester_solve_impl"),
-            Insert(LAX, (
-                "_non_hermitian", "_eigh_degenerate_mask",
-                "_eigh_gauge_check_abstract_eval",
-                "_eigh_gauge_check_jvp_rule", "_eigh_gauge_violations",
-                "_eigh_gauge_check_transpose_rule", "_raise_eigh_gauge_error",
-                "_eigh_gauge_check_p", "_eigh_coupling_abstract_eval",
-                "_eigh_coupling_tangent",
-                "_eigh_coupling_jvp_rule", "_eigh_coupling_transpose_rule",
-                "_eigh_coupling_p"), before="_eigh_jvp_rule"),
-            Replace(LAX, "_eigh_jvp_rule"),
         ),
-    }, tests=("eigh_gauge_test.py",)),
+    }, tests=("eigh_band_test.py",)),
     PR("03-svd-jvp", {
         "jax/_src/lax/linalg.py": (
             Insert(LAX, (
-                "_svd_solve", "_svd_complement_solve",
-                "_svd_degenerate_masks", "_svd_rotations", "_svd_tangents",
-                "_svd_coupling_outputs", "_svd_coupling_abstract_eval",
-                "_svd_coupling_impl", "_svd_coupling_tangent",
-                "_svd_coupling_jvp_rule", "_svd_coupling_transpose_rule",
-                "_svd_coupling_p", "_svd_gauge_check_abstract_eval",
-                "_svd_gauge_check_jvp_rule", "_svd_gauge_violations",
-                "_svd_gauge_check_transpose_rule", "_raise_svd_gauge_error",
-                "_svd_gauge_check_p"), before="_svd_jvp_rule"),
-            Replace(LAX, "_svd_jvp_rule"),
+                "_svd_solve", "_svd_complement_solve", "_svd_rotations",
+                "_svd_tangents"), before="_svd_jvp_rule",
+                   without=("_svd_coupling(",)),
+            Replace(LAX, "_svd_jvp_rule", without=("gauge",)),
         ),
     }, tests=("svd_degenerate_test.py",)),
-    PR("04-eigh-generalized", {
+    PR("04-second-order", {
+        "jax/_src/lax/linalg.py": (
+            Insert(LAX, ("_internal_primitive",),
+                   after="standard_linalg_primitive"),
+            Insert(LAX, (
+                "_eigh_degenerate_mask", "_eigh_coupling_abstract_eval",
+                "_eigh_coupling_tangent", "_eigh_coupling_jvp_rule",
+                "_eigh_coupling_transpose_rule", "_eigh_coupling_p"),
+                   before="_eigh_jvp_rule"),
+            Replace(LAX, "_eigh_jvp_rule", without=("gauge",)),
+            Insert(LAX, (
+                "_svd_degenerate_masks", "_svd_coupling_outputs",
+                "_svd_coupling_abstract_eval", "_svd_coupling_impl",
+                "_svd_coupling_tangent", "_svd_coupling_jvp_rule",
+                "_svd_coupling_transpose_rule", "_svd_coupling_p",
+                "_svd_coupling"), before="_svd_jvp_rule"),
+            Replace(LAX, "_svd_tangents"),
+        ),
+    }, tests=("second_order_test.py",)),
+    PR("05-eigh-generalized", {
         "jax/_src/scipy/linalg.py": (
             Replace(SCIPY, "_eigh"),
             Replace(SCIPY, "eigh"),
@@ -229,7 +238,7 @@ STACK = (
                    after="eigh", section="Generalized Hermitian eigenproblem"),
         ),
     }, tests=("eigh_generalized_test.py",)),
-    PR("05-hermitian-funm", {
+    PR("06-hermitian-funm", {
         "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
         "jax/lax/linalg.py": (
             Export("jax._src.lax.hermitian_funm", (
@@ -237,7 +246,7 @@ STACK = (
                 "powm_hermitian", "sqrtm_hermitian")),
         ),
     }, tests=("matfun_hermitian_test.py",)),
-    PR("06-sylvester-solve", {
+    PR("07-sylvester-solve", {
         "jax/_src/lax/sylvester.py": (NewFile(SYLVESTER),),
         "jax/lax/linalg.py": (
             Export("jax._src.lax.linalg", ("sylvester_solve_p",)),
@@ -245,7 +254,7 @@ STACK = (
                 "sylvester_solve", "triangular_sylvester_solve_p")),
         ),
     }, tests=("sylvester_solve_test.py",)),
-    PR("07-solve-sylvester", {
+    PR("08-solve-sylvester", {
         "jax/_src/scipy/linalg.py": (
             Delete("_solve_sylvester_triangular_scan"),
             Delete("_solve_sylvester_2d"),

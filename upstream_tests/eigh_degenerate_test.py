@@ -143,7 +143,8 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
   @jtu.sample_product(dtype=float_types + complex_types, jit=[False, True])
   def testSeedGradSumEigenvalues(self, dtype, jit):
     # From #669: the gradient of the sum of the eigenvalues (the trace) at a
-    # matrix with repeated eigenvalues was NaN.
+    # matrix with repeated eigenvalues (NaN in jax 0.1.x; a regression
+    # guard).
     def f(x):
       w, _ = jnp.linalg.eigh(x)
       return jnp.real(jnp.sum(w))

@@ -50,10 +50,10 @@ def _validate_linalg_degeneracy_rtol(value):
 linalg_degeneracy_rtol = string_or_object_state(
     name='jax_linalg_degeneracy_rtol',
     default=None,
-    help=('Eigenvalues (singular values) closer than this times their spread '
-          'count as degenerate in the derivatives of eigh, svd and the '
-          'generalized eigh: within such a pair, the eigenvector (singular '
-          'vector) derivative is that of the projector onto the pair\'s '
+    help=('Eigenvalues closer than this times their spread count as '
+          'degenerate in the derivatives of eigh (and of the decompositions '
+          'whose rules solve on sylvester_solve_p): within such a pair, the '
+          'eigenvector derivative is that of the projector onto the pair\'s '
           'eigenspace, not of the individual vectors. None (the default) '
           'treats only eigenvalues equal to working precision as '
           'degenerate; "sqrt_eps" uses the square root of the machine '
@@ -62,7 +62,9 @@ linalg_degeneracy_rtol = string_or_object_state(
           'makes derivatives of losses '
           'that depend on whole degenerate clusters (projectors, density '
           'matrices) accurate at any splitting, and changes the derivatives '
-          'of individual eigenvectors of the pairs inside it.'),
+          'of individual eigenvectors of the pairs inside it. It is read '
+          'when the derivative rule runs: set it around the transformation '
+          '(jax.grad, jax.jit of a derivative), not around the eigh call.'),
     validator=_validate_linalg_degeneracy_rtol,
     include_in_jit_key=True,
     include_in_trace_context=True)

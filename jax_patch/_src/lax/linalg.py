@@ -211,7 +211,9 @@ def _eigh_coupling_transpose_rule(ct, a, v, w, y, *, transpose):
 # split a cluster. F is linear in y; its transpose Y + N^T S⁺(Y) - S⁺(Y) N^T
 # is transpose=True. It has to stay in first-order jaxprs: a jaxpr does not
 # know whether it will be differentiated again (jax.hessian of a jitted
-# function differentiates the jaxpr of its first derivative).
+# function differentiates the jaxpr of its first derivative). Under jit it
+# compiles to nothing; outside jit, jax.vjp keeps its operand a as one more
+# residual.
 _eigh_coupling_p = _internal_primitive(
     "eigh_degenerate_coupling", lambda a, v, w, y, **_: y,
     _eigh_coupling_abstract_eval, _eigh_coupling_jvp_rule,
@@ -328,17 +330,14 @@ def _svd_tangents(a, a_dot, s, u, v, *, phase):
   k = _H(u1) @ av
   ds = _extract_diagonal(k.real)
   omega_u, omega_v = rotations(k)
+  c = None
   if m > n:
     c = _svd_complement_solve(s, av)
     c = c - u1 @ (_H(u1) @ c)
-    dk, dav = _svd_coupling_p.bind(a, u1, v, s, omega_u, omega_v, c,
-                                   transpose=False)
-    c = c + _svd_complement_solve(s, dav)
-  else:
-    dk, = _svd_coupling_p.bind(a, u1, v, s, omega_u, omega_v, transpose=False)
-  domega_u, domega_v = rotations(dk)
-  du = u1 @ (omega_u + domega_u)
-  dv = v @ (omega_v + domega_v)
+  omega_u, omega_v, c = _svd_coupling(a, u1, v, s, omega_u, omega_v, c,
+                                      phase=phase)
+  du = u1 @ omega_u
+  dv = v @ omega_v
   if m > n:
     du = du + c
     if u.shape[-1] > n:
@@ -436,6 +435,19 @@ _svd_coupling_p = _internal_primitive(
     "svd_degenerate_coupling", _svd_coupling_impl,
     _svd_coupling_abstract_eval, _svd_coupling_jvp_rule,
     _svd_coupling_transpose_rule, multiple_results=True)
+
+def _svd_coupling(a, u, v, s, omega_u, omega_v, c, *, phase):
+  # Ω_U, Ω_V and C (None for m <= n) with the second-order terms of
+  # _svd_coupling_p added: their values are zero.
+  if c is None:
+    dk, = _svd_coupling_p.bind(a, u, v, s, omega_u, omega_v, transpose=False)
+  else:
+    dk, dav = _svd_coupling_p.bind(a, u, v, s, omega_u, omega_v, c,
+                                   transpose=False)
+    c = c + _svd_complement_solve(s, dav)
+  domega_u, domega_v = _svd_rotations(dk, s, phase)
+  return omega_u + domega_u, omega_v + domega_v, c
+
 
 
 def _svd_gauge_check_abstract_eval(s, u, v, du, dv, **_):
@@ -665,13 +677,16 @@ def _sylvester_singular_pivots(a, b, rtol):
   # random and the product rounded to the dtype (3,000 matrices per size and
   # dtype, float32/64, complex64/128): the largest split was
   # 7.1 sqrt(n) eps max|w| (n = 5), and below 2.1 sqrt(n) eps max|w| for
-  # n = 128 and 256. 16 sqrt(n) leaves a margin of 2.2 over the worst case
-  # seen. Below it the eigenvectors of a pair are not determined by A to
-  # better than about 50%, so nothing is lost by fixing their gauge; every
-  # larger pivot is inverted, as the stock rules do, so that every first
-  # derivative they compute correctly stays as it was. The tolerance scales
-  # with max|w|, the size of A that eigh's backward error scales with. NaN
-  # pivots are never singular, so NaN propagates.
+  # n = 128 and 256 (LAPACK's ?syevd/?heevd on CPU). 16 sqrt(n) leaves a
+  # margin of 2.2 over the worst case seen. An eigenvector of a pair with
+  # gap g is determined by A only up to a rotation within the pair of angle
+  # about ||E|| / g, which at the tolerance is of order one: nothing is lost
+  # by fixing its gauge. Every larger pivot is inverted, as the stock rules
+  # do, so that every first derivative they compute correctly stays as it
+  # was; an eigensolver with a larger backward error only makes more pairs
+  # fall back to the stock coefficient. The tolerance scales with max|w|,
+  # the size of A that eigh's backward error scales with. NaN pivots are
+  # never singular, so NaN propagates.
   d = a[..., :, None] + b[..., None, :]
   m, n = a.shape[-1], b.shape[-1]
   dtype = dtypes.to_inexact_dtype(d.dtype)
