@@ -40,6 +40,11 @@ from jax_patch._src.config import (
     linalg_degeneracy_rtol as linalg_degeneracy_rtol,
     linalg_gauge_check as linalg_gauge_check,
 )
+# Raised by jax_linalg_gauge_check="raise" where the backward pass runs on
+# concrete values; importing it changes nothing in JAX.
+from jax_patch._src.lax.linalg import (
+    GaugeDependenceError as GaugeDependenceError,
+)
 
 __version__ = "0.1.0"
 
@@ -79,14 +84,15 @@ def install(*, gauge_check: str | None = None,
       degenerate eigenspace or singular subspace: ``"ignore"`` (default,
       the gauge-fixed gradient), ``"nan"`` (NaN in the affected entries, for
       ``svd`` in the affected batch elements) or ``"raise"`` (an error
-      naming the eigenpairs or singular values). Like any JAX option it can
+      naming the eigenpairs or singular values: ``GaugeDependenceError``,
+      a ``ValueError``, where the backward pass runs eagerly; under ``jit``,
+      and through the jitted ``jnp.linalg`` functions, a ``checkify.check``
+      that needs ``jax.experimental.checkify.checkify``; see the option's
+      help). Like any JAX option it can
       also be set with ``jax.config.update("jax_linalg_gauge_check", ...)``,
       the
       ``JAX_LINALG_GAUGE_CHECK`` environment variable, or scoped with
       ``jax_patch.linalg_gauge_check("raise")`` as a context manager.
-      ``"raise"`` raises from a host callback, so the error reaches the
-      caller as ``jax.errors.JaxRuntimeError`` (INTERNAL: CpuCallback
-      error) when the result is computed, with the message inside.
   """
   _monkeypatch.install(gauge_check=gauge_check,
                        degeneracy_rtol=degeneracy_rtol)

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 import jax
+from jax.experimental import checkify
 import jax.numpy as jnp
 from jax._src.interpreters import ad
 from jax._src.lax import linalg as lax_linalg
@@ -107,25 +108,32 @@ def test_concurrent_install_uninstall_leaves_a_consistent_state():
   assert not hasattr(jax.lax.linalg, "sylvester_solve")
 
 
+def _checked(error_and_result):
+  error, result = error_and_result
+  error.throw()
+  return np.asarray(result)
+
+
 def test_overlapping_patched_scopes_in_threads():
   # patched() is reference-counted: a thread that leaves its scope does not
   # uninstall under another thread that is still inside one.
   jax_patch.uninstall()
   inside = threading.Barrier(4)
   first_out = threading.Event()
-  grad = jax.jit(jax.grad(_loss))
+  # Under jit, "raise" is a checkify.check: checkify functionalizes it.
+  grad = checkify.checkify(jax.jit(jax.grad(_loss)))
 
   def worker(i):
     with jax_patch.patched(gauge_check=("raise" if i % 2 else "nan")):
       inside.wait()
       if i == 0:
         first_out.set()
-        return np.asarray(grad(A))
+        return _checked(grad(A))
       first_out.wait()
       # Thread 0 has left its scope; this one is still patched.
       assert jax_patch.is_installed()
       assert jax.config.jax_linalg_gauge_check == ("raise" if i % 2 else "nan")
-      return np.asarray(grad(A))
+      return _checked(grad(A))
 
   with concurrent.futures.ThreadPoolExecutor(4) as pool:
     results = list(pool.map(worker, range(4)))

@@ -12,10 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for eigh's near-degenerate band, second-order degenerate coupling
-and gauge check."""
-
-import functools
+"""Tests for eigh's near-degenerate band and second-order degenerate
+coupling (the gauge check is tested in tests/test_gauge_check.py)."""
 
 from absl.testing import absltest
 import numpy as np
@@ -51,22 +49,6 @@ def _projector_loss(k, weights):
   return loss
 
 
-def _gauge_check(mode):
-  """Runs a test method with jax_linalg_gauge_check set to `mode`."""
-  def decorator(method):
-    @functools.wraps(method)
-    def wrapped(*args, **kwargs):
-      with config.linalg_gauge_check(mode):
-        return method(*args, **kwargs)
-    return wrapped
-  return decorator
-
-
-def _sum_v(a):
-  # Depends on the basis of a degenerate eigenspace (and on the phases).
-  return jnp.real(jnp.sum(jnp.linalg.eigh(a)[1]))
-
-
 class EighSecondOrderTest(jtu.JaxTestCase):
 
   @jtu.sample_product(dtype=[np.float64, np.complex128])
@@ -99,84 +81,6 @@ class EighSecondOrderTest(jtu.JaxTestCase):
     jvp = lambda x: jax.jvp(loss, (x,), (e1,))[1]
     fd = (jvp(a + 1e-4 * e2) - jvp(a - 1e-4 * e2)) / 2e-4
     self.assertAllClose(hvp, fd, rtol=1e-7, atol=1e-7)
-
-
-class EighGaugeCheckTest(jtu.JaxTestCase):
-
-  def _rotated(self, w, dtype=np.float32):
-    return _hermitian(self.rng(), w, dtype)
-
-  def testRaiseOnGaugeDependentLoss(self):
-    # sum(V) changes when the basis of the repeated eigenspace rotates.
-    a = self._rotated([1., 1., 2.])
-    ignored = jax.grad(_sum_v)(a)
-    self.assertTrue(np.all(np.isfinite(ignored)))
-    with config.linalg_gauge_check("raise"):
-      with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
-        jax.block_until_ready(jax.jit(jax.grad(_sum_v))(a))
-
-  @_gauge_check("raise")
-  def testSilentOnProjectorsAndAtFirstOrderInvariantPoints(self):
-    a = self._rotated([1., 1., 2.])
-    loss = _projector_loss(2, np.arange(9.).reshape(3, 3))
-    self.assertTrue(np.all(np.isfinite(jax.grad(loss)(a))))
-    # At exactly I, eigh returns V = I and V^T d sum(V)/dV = ones is
-    # symmetric: sum(V) is stationary under rotations of the eigenspace
-    # there, so the gradient is well defined and the check stays silent.
-    g = jax.grad(_sum_v)(np.eye(3, dtype=np.float32))
-    self.assertTrue(np.all(np.isfinite(g)))
-
-  @_gauge_check("raise")
-  def testSilentOnNearlyDegenerateProjectors(self):
-    # With the near-degenerate band, splittings inside it count as
-    # degenerate; a projector onto the whole (split) cluster is still
-    # invariant.
-    w = np.array([1., 1. + 1e-9, 2.]) if config.enable_x64.value else (
-        np.array([1., 1. + 1e-5, 2.]))
-    a = self._rotated(w, np.float64 if config.enable_x64.value
-                      else np.float32)
-    loss = _projector_loss(2, np.arange(9.).reshape(3, 3))
-    with config.linalg_degeneracy_rtol("sqrt_eps"):
-      self.assertTrue(np.all(np.isfinite(jax.grad(loss)(a))))
-      with self.assertRaisesRegex(Exception, "eigenpairs 0 and 1"):
-        jax.block_until_ready(jax.grad(_sum_v)(a))
-
-  @_gauge_check("nan")
-  def testNanOnlyInAffectedBatchElements(self):
-    a = np.stack([self._rotated([1., 1., 2.]), self._rotated([1., 2., 3.])])
-    g = jax.vmap(jax.grad(_sum_v))(a)
-    self.assertTrue(np.all(np.isnan(g[0])))
-    self.assertTrue(np.all(np.isfinite(g[1])))
-    loss = _projector_loss(2, np.ones((3, 3)))
-    self.assertTrue(np.all(np.isfinite(jax.vmap(jax.grad(loss))(a))))
-
-  @jtu.sample_product(dtype=complex_types)
-  @_gauge_check("raise")
-  def testComplexPhaseGauge(self, dtype):
-    # Eigenvector phases are arbitrary: Im(sum(V)) depends on them (even
-    # with distinct eigenvalues), sum(|V|^2 c) does not.
-    a = self._rotated([1., 2., 3.], dtype)
-    phase_free = lambda a: jnp.sum(
-        jnp.abs(jnp.linalg.eigh(a)[1]) ** 2
-        * jnp.arange(3, dtype=a.real.dtype)[None, :])
-    self.assertTrue(np.all(np.isfinite(jax.grad(phase_free)(a))))
-    phased = lambda a: jnp.imag(jnp.sum(jnp.linalg.eigh(a)[1]))
-    with self.assertRaisesRegex(Exception, "phase"):
-      jax.block_until_ready(jax.grad(phased)(a))
-
-  def testBadModeRaises(self):
-    with self.assertRaises(ValueError):
-      jax.config.update("jax_linalg_gauge_check", "sometimes")
-
-  def testModeIsPartOfTheJitKey(self):
-    # The option enters the jit cache key: a function compiled with one mode
-    # is retraced, not reused, under another.
-    a = self._rotated([1., 1., 2.])
-    f = jax.jit(jax.grad(_sum_v))
-    self.assertTrue(np.all(np.isfinite(f(a))))
-    with config.linalg_gauge_check("nan"):
-      self.assertTrue(np.all(np.isnan(f(a)[:2])))
-    self.assertTrue(np.all(np.isfinite(f(a))))
 
 
 def _projector_derivative(q, w, occupied, e):

@@ -25,12 +25,25 @@ linalg_gauge_check = enum_state(
     enum_values=['ignore', 'nan', 'raise'],
     default='ignore',
     help=('What reverse-mode differentiation of eigh and svd does when the '
-          'loss depends, to first order, on the arbitrary basis of a '
-          'degenerate eigenspace or singular subspace (or on the phases of '
-          'complex eigenvectors or singular vectors), where its gradient is '
-          'undefined: "ignore" returns the gauge-fixed gradient, "nan" puts '
-          'NaN into the affected entries (for svd, batch elements), "raise" '
-          'raises an error naming the eigenpairs or singular values.'),
+          'gradient depends on the arbitrary basis of a degenerate (or, with '
+          'jax_linalg_degeneracy_rtol, nearly degenerate) eigenspace or '
+          'singular subspace, or on the phases of complex eigenvectors or '
+          'singular vectors, so that it is ill-defined at that point: for '
+          'eigenvectors and singular vectors, and for eigenvalues (singular '
+          'values) weighted unequally within such a cluster or, for svd, '
+          'with a nonzero weight at a zero singular value (the nuclear '
+          'norm). "ignore" returns the gauge-fixed gradient; "nan" puts NaN '
+          'into the affected entries (for svd, batch elements), under jit '
+          'and vmap too; "raise" raises jax_patch.GaugeDependenceError (a '
+          'ValueError) where the backward pass runs on concrete values, '
+          'i.e. jax.grad outside jit of lax.linalg.eigh or svd, and under a '
+          'trace stages a jax.experimental.checkify.check: wrap the jitted '
+          'function in checkify.checkify and call err.throw(), or it fails '
+          'to lower with JAX\'s "without functionalizing it through '
+          'checkify.checkify" error, whatever the loss. jnp.linalg.eigh, '
+          'jnp.linalg.svd and jax.scipy.linalg.eigh are jitted, so even an '
+          'eager jax.grad through them needs checkify. Forward mode (jvp, '
+          'jacfwd) never sees the loss and is not checked.'),
     include_in_jit_key=True,
     include_in_trace_context=True)
 

@@ -23,15 +23,16 @@ import math
 import numpy as np
 
 from jax._src import ad_util
+from jax._src import checkify
 from jax._src import config
 from jax._src import core
 from jax._src import dtypes
-from jax._src.debugging import debug_callback
 from jax._src.interpreters import ad
 from jax._src.interpreters import batching
 from jax._src.interpreters import mlir
 from jax._src.lax import lax
 from jax._src.lax.lax import _complex, _float
+import jax.numpy as jnp
 # cholesky, eigh, schur, symmetrize and triangular_solve are re-exported:
 # upstream they are names of this module, which jax_patch/_src/scipy/linalg.py
 # and jax_patch/_src/lax/hermitian_funm.py use.
@@ -91,18 +92,70 @@ def _eigh_degenerate_mask(w):
   return singular & _broadcast_to(~lax._eye(np.bool_, (n, n)),
                                   singular.shape)
 
-def _eigh_gauge_check_abstract_eval(w, y, **_):
-  return y
+class GaugeDependenceError(ValueError):
+  """A gradient depends on the arbitrary basis of a degenerate eigenspace.
+
+  Raised by reverse-mode ``eigh`` and ``svd`` derivatives under
+  ``jax_linalg_gauge_check='raise'`` when the backward pass runs on concrete
+  values (outside ``jit``); see ``jax_linalg_gauge_check``.
+  """
+
+_EIGH_GAUGE_ERROR = (
+    "eigh: the gradient of this loss depends on the arbitrary basis chosen "
+    "for the eigenvectors of a repeated (or, within "
+    "jax_linalg_degeneracy_rtol, nearly repeated) eigenvalue, or on their "
+    "complex phases, so it is ill-defined at this point.")
+_EIGH_GAUGE_ADVICE = (
+    "Write the loss through projectors onto whole clusters and symmetric "
+    "functions of each cluster's eigenvalues, or use "
+    "jax_linalg_gauge_check='nan' for NaN instead.")
+
+def _gauge_check_fail(bad, first, advice, items, first_fmt, first_args):
+  # Reports the violations of jax_linalg_gauge_check='raise': `bad` is a
+  # mask, `first` the sentence that says what is wrong, `advice` what to do.
+  # On concrete values (the transpose rule runs eagerly: grad outside jit)
+  # it raises GaugeDependenceError here, naming the offending pairs,
+  # `items()`. Under a trace it stages checkify.check, with `first_fmt`
+  # formatted from the traced `first_args` at run time: checkify.checkify
+  # functionalizes it (err.throw() raises it), and without checkify its
+  # lowering fails at compile time with JAX's request to use checkify (in
+  # JAX 0.10.2, unless jax_xla_runtime_errors is set, when it raises from a
+  # host callback).
+  if not isinstance(bad, core.Tracer):
+    if not np.any(bad):
+      return
+    shown = items()
+    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+    raise GaugeDependenceError(
+        f"{first} Offending: {'; '.join(shown[:3])}{more}. {advice}")
+  checkify.check(~lax.reduce_or(bad, axes=tuple(range(bad.ndim))),
+                 f"{first} {first_fmt}. {advice}", *first_args)
+
+def _first_offending(mask, values):
+  # For the staged message: the number of pairs i <= j that mask [..., k, k]
+  # flags, and the first one's (i, j) with values[i] and values[j] (-1 if
+  # none).
+  k = mask.shape[-1]
+  flat = jnp.triu(mask | jnp.swapaxes(mask, -1, -2)).reshape(-1)
+  idx = jnp.argmax(flat)
+  b, i, j = idx // (k * k), idx // k % k, idx % k
+  values = values.reshape(-1, k)
+  none = ~flat[idx]
+  i, j = (jnp.where(none, -1, x) for x in (i, j))
+  return [jnp.sum(flat), i, j, values[b, i], values[b, j]]
+
+def _eigh_gauge_check_abstract_eval(w, w_dot, y, **_):
+  return [w_dot, y]
 
 def _eigh_gauge_check_jvp_rule(primals, tangents, **params):
-  w, y = primals
-  _, y_dot = tangents
-  out = _eigh_gauge_check_p.bind(w, y, **params)
-  if type(y_dot) is ad_util.Zero:
-    return out, y_dot
-  return out, _eigh_gauge_check_p.bind(w, y_dot, **params)
+  w = primals[0]
+  out = _eigh_gauge_check_p.bind(*primals, **params)
+  if all(type(t) is ad_util.Zero for t in tangents[1:]):
+    return out, list(tangents[1:])
+  return out, _eigh_gauge_check_p.bind(
+      w, *map(ad.instantiate_zeros, tangents[1:]), **params)
 
-def _eigh_gauge_violations(w, ct):
+def _eigh_gauge_violations(w, ct_w, ct):
   # Reverse mode sees ct = V^T V̄ = conj(V^H G), G the gradient of the loss
   # with respect to V. The loss is invariant under V -> V exp(K), K
   # skew-Hermitian within a degenerate cluster, iff V^H G is Hermitian there
@@ -113,53 +166,80 @@ def _eigh_gauge_violations(w, ct):
   # a first-order test at the basis eigh returned: a basis-dependent loss
   # that happens to be stationary there to within sqrt(eps) (measured: 4 of
   # 3,592 random float32 cases, none in float64 or complex dtypes) passes.
+  #
+  # The eigenvalues of a cluster D have one well-defined tangent only as a
+  # whole, tr K_DD; each λ̇_i = K_ii, i in D, depends on the basis (rotating
+  # it by Q gives diag(Q^H K_DD Q)). So the eigenvalue cotangent λ̄ is basis
+  # free iff it is constant on D, e.g. not for E = 2 sum(λ[:6]) when λ_5 =
+  # λ_6 (a half-filled degenerate shell). Unequal entries, above sqrt(eps)
+  # times max |λ̄|, are flagged as the pairs (i, j) of D where they differ.
+  # Returns the two [..., n, n] masks.
   n = w.shape[-1]
-  degenerate = _eigh_degenerate_mask(w) | _broadcast_to(
-      lax._eye(np.bool_, (n, n)), ct.shape)
-  ct_scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
-  return _non_hermitian(ct, degenerate, ct_scale[..., None, None])
+  degenerate = _eigh_degenerate_mask(w)
+  eye = _broadcast_to(lax._eye(np.bool_, (n, n)), degenerate.shape)
+  vectors = lax.full_like(degenerate, False)
+  if ct is not None:
+    ct_scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
+    vectors = _non_hermitian(ct, degenerate | eye, ct_scale[..., None, None])
+  values = lax.full_like(degenerate, False)
+  if ct_w is not None:
+    values = _unequal(ct_w, degenerate)
+  return vectors, values
 
-def _eigh_gauge_check_transpose_rule(ct, w, y, *, mode):
-  assert ad.is_undefined_primal(y) and not ad.is_undefined_primal(w)
-  if type(ct) is ad_util.Zero:
-    return [None, ct]
-  bad = _eigh_gauge_violations(w, ct)
+def _unequal(ct, where):
+  # The pairs (i, j) of `where` at which |ct_i - ct_j| > sqrt(eps) max |ct|.
+  eps = float(np.finfo(ct.dtype).eps)
+  scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 1,))[..., None, None]
+  return where & (abs(ct[..., :, None] - ct[..., None, :])
+                  > float(np.sqrt(eps)) * scale)
+
+def _eigh_gauge_items(vectors, values, w):
+  vectors, values, w = map(np.asarray, (vectors, values, w))
+  shown = []
+  for b in np.ndindex(w.shape[:-1]):
+    where = f"batch index {b}: " if b else ""
+    for i, j in np.argwhere(np.triu(vectors[b] | vectors[b].T)):
+      shown.append(
+          f"{where}the phase of eigenvector {i} (eigenvalue {w[b][i]:.6g})"
+          if i == j else
+          f"{where}eigenvectors {i} and {j} (eigenvalues {w[b][i]:.6g} and "
+          f"{w[b][j]:.6g})")
+    for i, j in np.argwhere(np.triu(values[b] | values[b].T)):
+      shown.append(f"{where}eigenvalues {i} and {j} ({w[b][i]:.6g} and "
+                   f"{w[b][j]:.6g}) weighted differently")
+  return shown
+
+def _eigh_gauge_check_transpose_rule(cts, w, w_dot, y, *, mode):
+  assert ad.is_undefined_primal(y) and ad.is_undefined_primal(w_dot)
+  ct_w, ct = (None if type(c) is ad_util.Zero else c for c in cts)
+  if ct_w is None and ct is None:
+    return [None, *cts]
+  vectors, values = _eigh_gauge_violations(w, ct_w, ct)
   if mode == "nan":
     # Through the eigh JVP's transpose, 0 * NaN keeps these entries NaN.
-    ct = lax.select(bad, lax.full_like(ct, np.nan), ct)
+    if ct is not None:
+      ct = lax.select(vectors, lax.full_like(ct, np.nan), ct)
+    if ct_w is not None:
+      flat = lax.reduce_or(values, axes=(values.ndim - 1,))
+      ct_w = lax.select(flat, lax.full_like(ct_w, np.nan), ct_w)
   elif mode == "raise":
-    debug_callback(_raise_eigh_gauge_error, bad, w)
-  return [None, ct]
+    bad = vectors | values
+    _gauge_check_fail(
+        bad, _EIGH_GAUGE_ERROR, _EIGH_GAUGE_ADVICE,
+        lambda: _eigh_gauge_items(vectors, values, w),
+        "{} pair(s) (i, j) of eigenvalues, the first ({}, {}): {} and {} "
+        "(i = j: a complex phase)",
+        _first_offending(bad, w))
+  return [None, cts[0] if ct_w is None else ct_w,
+          cts[1] if ct is None else ct]
 
-def _raise_eigh_gauge_error(bad, w):
-  bad = np.asarray(bad)
-  if not bad.any():
-    return
-  pairs = sorted({(*map(int, i[:-2]), *sorted(map(int, i[-2:])))
-                  for i in np.argwhere(bad)})
-  w = np.asarray(w)
-  shown = "; ".join(
-      (f"batch index {p[:-2]}: " if len(p) > 2 else "")
-      + (f"eigenpair {p[-1]} (phase, eigenvalue {w[p[:-2]][p[-1]]:.6g})"
-         if p[-1] == p[-2] else
-         f"eigenpairs {p[-2]} and {p[-1]} (eigenvalues "
-         f"{w[p[:-2]][p[-2]]:.6g} and {w[p[:-2]][p[-1]]:.6g})")
-      for p in pairs[:10])
-  raise ValueError(
-      "eigh: the gradient of this loss depends on the arbitrary choice of "
-      "eigenvectors within a degenerate eigenspace, so it is undefined. "
-      "These eigenvectors' cotangent V^H dL/dV is not Hermitian: "
-      f"{shown}{' ...' if len(pairs) > 10 else ''}. A loss that depends on "
-      "eigenvectors only through the spaces spanned by whole degenerate "
-      "clusters (projectors, density matrices) has a well-defined gradient; "
-      "with jax_linalg_gauge_check='ignore' (the default) it returns the "
-      "gauge-fixed gradient.")
-
-# The identity on the eigenvector coefficients Y of dV = V Y, whose transpose
-# checks the cotangent for gauge dependence (jax_linalg_gauge_check).
+# The identity on the eigenvalue tangent Λ̇ and the eigenvector coefficients
+# Y of dV = V Y, whose transpose checks the cotangents for gauge dependence
+# (jax_linalg_gauge_check).
 _eigh_gauge_check_p = _internal_primitive(
-    "eigh_gauge_check", lambda w, y, **_: y, _eigh_gauge_check_abstract_eval,
-    _eigh_gauge_check_jvp_rule, _eigh_gauge_check_transpose_rule)
+    "eigh_gauge_check", lambda w, w_dot, y, **_: [w_dot, y],
+    _eigh_gauge_check_abstract_eval, _eigh_gauge_check_jvp_rule,
+    _eigh_gauge_check_transpose_rule, multiple_results=True)
 
 
 def _eigh_coupling_abstract_eval(a, v, w, y, **_):
@@ -258,11 +338,11 @@ def _eigh_jvp_rule(
   vdag_adot_v = dot(dot(_H(v), a_dot), v)
   y = _eigh_solve(w_real, vdag_adot_v)
   y = _eigh_coupling_p.bind(a, v, w_real, y, transpose=False)
+  dw = _extract_diagonal(vdag_adot_v.real)
   mode = config.linalg_gauge_check.value
   if mode != "ignore":
-    y = _eigh_gauge_check_p.bind(w_real, y, mode=mode)
+    dw, y = _eigh_gauge_check_p.bind(w_real, dw, y, mode=mode)
   dv = dot(v, y)
-  dw = _extract_diagonal(vdag_adot_v.real)
   return (v, w_real), (dv, dw)
 
 
@@ -450,8 +530,19 @@ def _svd_coupling(a, u, v, s, omega_u, omega_v, c, *, phase):
 
 
 
-def _svd_gauge_check_abstract_eval(s, u, v, du, dv, **_):
-  return [du, dv]
+_SVD_GAUGE_ERROR = (
+    "svd: the gradient of this loss depends on the arbitrary basis chosen "
+    "for the singular vectors of a repeated (or, within "
+    "jax_linalg_degeneracy_rtol, nearly repeated) or zero singular value, "
+    "or on their complex phases, so it is ill-defined at this point.")
+_SVD_GAUGE_ADVICE = (
+    "Write the loss through singular-subspace projectors, the polar factor "
+    "U V^H and symmetric functions of each cluster's singular values that "
+    "are smooth at zero (sum(s**2), not sum(s)), or use "
+    "jax_linalg_gauge_check='nan' for NaN instead.")
+
+def _svd_gauge_check_abstract_eval(s, u, v, s_dot, *uv_dot, **_):
+  return [s_dot, *uv_dot]
 
 def _svd_gauge_check_jvp_rule(primals, tangents, **params):
   s, u, v = primals[:3]
@@ -462,7 +553,7 @@ def _svd_gauge_check_jvp_rule(primals, tangents, **params):
       s, u, v, *map(ad.instantiate_zeros, tangents[3:]), **params)
 
 @config.default_matmul_precision("float32")
-def _svd_gauge_violations(s, u, v, ct_u, ct_v):
+def _svd_gauge_violations(s, u, v, ct_s, ct_u, ct_v):
   # Reverse mode sees the cotangents Ū and V̄ of U and V (V̄ is the conjugate
   # transpose of V^H's); let c_U = U^T Ū and c_V = V^T V̄. The loss is
   # invariant under U -> U exp(Ω), V -> V exp(Ω), Ω skew-Hermitian within a
@@ -472,21 +563,41 @@ def _svd_gauge_violations(s, u, v, ct_u, ct_v):
   # columns of a full U or V beyond min(m, n)) iff c_U and c_V are each
   # Hermitian there; and under turning the vectors of zero singular values
   # into the complement of a reduced U or V iff the complement part of their
-  # cotangent, (I - U U^H)^T Ū, vanishes. Returns the offending pairs of
-  # singular values, the offending zero singular values (rotated into the
-  # complement) and, per batch element, whether the loss depends on the
-  # basis of the complement itself. (Kasim, arXiv:2011.04366, eq. 2.13, on
-  # the Hermitian dilation; PyTorch's svd_backward checks the same joint
-  # phase condition.)
+  # cotangent, (I - U U^H)^T Ū, vanishes. (Kasim, arXiv:2011.04366, eq.
+  # 2.13, on the Hermitian dilation; PyTorch's svd_backward checks the same
+  # joint phase condition.)
+  #
+  # The singular-value cotangent s̄: as for eigh's eigenvalues, ṡ_i = Re K_ii
+  # depends on the basis within a cluster D of equal singular values, so s̄
+  # must be constant on D; and at a zero singular value ṡ_i = |K_ii| is not
+  # even linear (the SVD's sign of u_i v_i^H is arbitrary): the loss must
+  # have s̄_i = 0 there. sum(s), the nuclear norm, at a rank-deficient
+  # matrix has s̄_i = 1 (its subgradient U V^H includes the arbitrary
+  # u_i v_i^H); sum(s**2) has s̄_i = 2 s_i = 0. Both are tested above
+  # sqrt(eps) max |s̄|.
+  #
+  # Returns the offending pairs of singular values (i = j: a joint phase),
+  # the offending zero singular values (rotated into the complement, or
+  # weighted) and, per batch element, whether the loss depends on the basis
+  # of the complement itself.
   (m, p_u), (n, p_v), k = u.shape[-2:], v.shape[-2:], s.shape[-1]
   diff, _, zero = _svd_degenerate_masks(s, m, n)
+  pairs = lax.full_like(diff, False)
+  null = lax.full_like(zero, False)
+  complement = lax.full_like(s[..., 0], False, dtype=np.bool_)
+  if ct_s is not None:
+    eps = float(np.finfo(ct_s.dtype).eps)
+    pairs = _unequal(ct_s, diff)
+    null = zero & (abs(ct_s) > float(np.sqrt(eps)) * lax.reduce_max(
+        abs(ct_s), axes=(ct_s.ndim - 1,))[..., None])
+  if ct_u is None:
+    return pairs, null, complement
   axes = (ct_u.ndim - 2, ct_u.ndim - 1)
   scale = lax.max(lax.reduce_max(abs(ct_u), axes=axes),
                   lax.reduce_max(abs(ct_v), axes=axes))[..., None, None]
   c_u, c_v = _T(u) @ ct_u, _T(v) @ ct_v
-  pairs = _non_hermitian(c_u[..., :k, :k] + c_v[..., :k, :k], diff, scale)
-  null = lax.full_like(zero, False)
-  complement = lax.full_like(scale[..., 0, 0], False, dtype=np.bool_)
+  pairs = pairs | _non_hermitian(c_u[..., :k, :k] + c_v[..., :k, :k], diff,
+                                 scale)
   for x, c, ct, p in ((u, c_u, ct_u, p_u), (v, c_v, ct_v, p_v)):
     null_space = lax.concatenate(
         [zero, lax.full((*zero.shape[:-1], p - k), True)], zero.ndim - 1)
@@ -502,58 +613,63 @@ def _svd_gauge_violations(s, u, v, ct_u, ct_v):
       null = null | (zero & far)
   return pairs, null, complement
 
-def _svd_gauge_check_transpose_rule(cts, s, u, v, du, dv, *, mode):
-  assert ad.is_undefined_primal(du) and ad.is_undefined_primal(dv)
-  if all(type(ct) is ad_util.Zero for ct in cts):
-    return [None, None, None, *cts]
-  ct_u, ct_v = map(ad.instantiate_zeros, cts)
-  pairs, null, complement = _svd_gauge_violations(s, u, v, ct_u, ct_v)
-  if mode == "nan":
-    # NaN in the whole cotangent of the affected batch elements.
-    bad = (lax.reduce_or(pairs, axes=(pairs.ndim - 2, pairs.ndim - 1))
-           | lax.reduce_or(null, axes=(null.ndim - 1,)) | complement)
-    ct_u, ct_v = (lax.select(_broadcast_to(bad[..., None, None], ct.shape),
-                             lax.full_like(ct, np.nan), ct)
-                  for ct in (ct_u, ct_v))
-  elif mode == "raise":
-    debug_callback(_raise_svd_gauge_error, pairs, null, complement, s)
-  return [None, None, None, ct_u, ct_v]
-
-def _raise_svd_gauge_error(pairs, null, complement, s):
+def _svd_gauge_items(pairs, null, complement, s):
   pairs, null, complement, s = map(np.asarray, (pairs, null, complement, s))
   shown = []
   for b in np.ndindex(s.shape[:-1]):
     where = f"batch index {b}: " if b else ""
-    for i, j in np.argwhere(np.triu(pairs[b])):
+    for i, j in np.argwhere(np.triu(pairs[b] | pairs[b].T)):
       shown.append(
           f"{where}singular value {i} ({s[b][i]:.6g}; the joint phase of its "
           "singular vectors)" if i == j else
           f"{where}singular values {i} and {j} ({s[b][i]:.6g} and "
           f"{s[b][j]:.6g})")
     for i in np.flatnonzero(null[b]):
-      shown.append(f"{where}singular value {i} ({s[b][i]:.3g}) against the "
-                   "null-space complement")
+      shown.append(f"{where}zero singular value {i} ({s[b][i]:.3g})")
     if complement[b]:
       shown.append(f"{where}the basis of the null-space complement (columns "
                    "of a full U or V beyond min(m, n))")
-  if not shown:
-    return
-  raise ValueError(
-      "svd: the gradient of this loss depends on the arbitrary choice of "
-      "singular vectors, so it is undefined: "
-      f"{'; '.join(shown[:10])}{' ...' if len(shown) > 10 else ''}. A loss "
-      "that is invariant under U -> U Q, V -> V Q for Q unitary within each "
-      "cluster of equal nonzero singular values (for complex input this "
-      "includes the joint phase of u_i and v_i) and under independent "
-      "rotations of the left and right null spaces (singular-subspace "
-      "projectors at a gap, the polar factor U V^H) has a well-defined "
-      "gradient; with jax_linalg_gauge_check='ignore' (the default) it "
-      "returns the gauge-fixed gradient.")
+  return shown
 
-# The identity on the tangents (U̇, V̇) of the SVD JVP, whose transpose
-# checks the cotangent for gauge dependence (jax_linalg_gauge_check).
+def _svd_gauge_check_transpose_rule(cts, s, u, v, *tangents, mode):
+  assert all(map(ad.is_undefined_primal, tangents))
+  if all(type(ct) is ad_util.Zero for ct in cts):
+    return [None, None, None, *cts]
+  ct_s = None if type(cts[0]) is ad_util.Zero else cts[0]
+  ct_u = ct_v = None
+  if len(cts) > 1 and any(type(ct) is not ad_util.Zero for ct in cts[1:]):
+    ct_u, ct_v = map(ad.instantiate_zeros, cts[1:])
+  pairs, null, complement = _svd_gauge_violations(s, u, v, ct_s, ct_u, ct_v)
+  if mode == "nan":
+    # NaN in the whole cotangent of the affected batch elements.
+    bad = (lax.reduce_or(pairs, axes=(pairs.ndim - 2, pairs.ndim - 1))
+           | lax.reduce_or(null, axes=(null.ndim - 1,)) | complement)
+    cts = [ct if type(ct) is ad_util.Zero else lax.select(
+               lax.broadcast_in_dim(bad, ct.shape, tuple(range(bad.ndim))),
+               lax.full_like(ct, np.nan), ct)
+           for ct in cts]
+  elif mode == "raise":
+    k = s.shape[-1]
+    eye = _broadcast_to(lax._eye(np.bool_, (k, k)), pairs.shape)
+    # A zero singular value shows as the pair (i, i); the complement's basis
+    # only in the count.
+    flagged = pairs | (eye & null[..., None, :])
+    count, *first = _first_offending(flagged, s)
+    _gauge_check_fail(
+        flagged | complement[..., None, None], _SVD_GAUGE_ERROR,
+        _SVD_GAUGE_ADVICE,
+        lambda: _svd_gauge_items(pairs, null, complement, s),
+        "{} pair(s) (i, j) of singular values, the first ({}, {}): {} and {} "
+        "(i = j: a joint phase or a zero singular value); the complement of a "
+        "full U or V: {}",
+        [count, *first, lax.reduce_or(complement, axes=tuple(
+            range(complement.ndim)))])
+  return [None, None, None, *cts]
+
+# The identity on the tangents (ṡ[, U̇, V̇]) of the SVD JVP, whose transpose
+# checks the cotangents for gauge dependence (jax_linalg_gauge_check).
 _svd_gauge_check_p = _internal_primitive(
-    "svd_gauge_check", lambda s, u, v, du, dv, **_: [du, dv],
+    "svd_gauge_check", lambda s, u, v, *tangents, **_: list(tangents),
     _svd_gauge_check_abstract_eval, _svd_gauge_check_jvp_rule,
     _svd_gauge_check_transpose_rule, multiple_results=True)
 
@@ -577,9 +693,13 @@ def _svd_jvp_rule(
       a, full_matrices=full_matrices, compute_uv=True,
       subset_by_index=subset_by_index, algorithm=algorithm,
   )
+  mode = config.linalg_gauge_check.value
   if not compute_uv:
     # ṡ = Re diag(U^H Ȧ V).
-    return (s,), ((u.conj() * (a_dot @ _H(vt))).real.sum(-2),)
+    ds = (u.conj() * (a_dot @ _H(vt))).real.sum(-2)
+    if mode != "ignore":
+      ds, = _svd_gauge_check_p.bind(s, u, _H(vt), ds, mode=mode)
+    return (s,), (ds,)
 
   # With A = U S V^H (U: m x k, V: n x k, k = min(m, n)) and K = U^H Ȧ V,
   # write U̇ = U Ω_U + C and V̇ = V Ω_V with Ω_U, Ω_V skew-Hermitian and C in
@@ -634,9 +754,8 @@ def _svd_jvp_rule(
     ds, du, dv = _svd_tangents(a, a_dot, s, u, _H(vt), phase=1)
   else:
     ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, _H(vt), u, phase=-1)
-  mode = config.linalg_gauge_check.value
   if mode != "ignore":
-    du, dv = _svd_gauge_check_p.bind(s, u, _H(vt), du, dv, mode=mode)
+    ds, du, dv = _svd_gauge_check_p.bind(s, u, _H(vt), ds, du, dv, mode=mode)
   return (s, u, vt), (ds, du, _H(dv))
 
 

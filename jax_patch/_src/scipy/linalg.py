@@ -716,10 +716,10 @@ def _eigh_generalized_jvp(itype, lower, primals, tangents):
       _to_eigenbasis(a_side, a), w, y, left=itype == 1, transpose=False)
   g = g + coupling
   y = y + lax_linalg._eigh_solve(w, coupling)
+  w_dot = lax_linalg._extract_diagonal(g.real).astype(w.dtype)
   mode = config.linalg_gauge_check.value
   if mode != "ignore":
-    y = lax_linalg._eigh_gauge_check_p.bind(w, y, mode=mode)
-  w_dot = lax_linalg._extract_diagonal(g.real).astype(w.dtype)
+    w_dot, y = lax_linalg._eigh_gauge_check_p.bind(w, w_dot, y, mode=mode)
   z_dot = _dot(z, y)
   if x is None:
     return (w, z, x), (w_dot, z_dot, None)
