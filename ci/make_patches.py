@@ -570,12 +570,12 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
         text = replace(mod, edit.name, block)
         text = add_imports(text, dst, needed_imports(edit.src, [block]))
       else:
-        block = substitute(without(take(edit.src, edit.names, taken),
-                                   edit.without), edit.substitute)
+        block = take(edit.src, edit.names, taken)
         if edit.section:
           start, end = package(edit.src).headers[edit.section]
           taken.add((edit.src, "# " + edit.section))
           block = package(edit.src).text(start, end) + [""] + block
+        block = substitute(without(block, edit.without), edit.substitute)
         text = insert(mod, block, edit.before, edit.after)
         text = add_imports(text, dst, needed_imports(edit.src, [block]))
     check_text(dst, old, text)
@@ -602,7 +602,7 @@ def check_all_taken(taken: set) -> None:
     mod = package(src)
     left = [mod.names_of(n) or [ast.dump(n)[:40]] for n, s, _ in mod.spans
             if (src, s) not in taken and not any(
-                stack.PACKAGE_ONLY in name for name in mod.names_of(n))
+                map(stack.package_only, mod.names_of(n)))
             and not isinstance(
                 n, (ast.Import, ast.ImportFrom)) and not (
                     isinstance(n, ast.Expr) and isinstance(n.value,

@@ -126,7 +126,12 @@ SYLVESTER = "jax_patch/_src/lax/sylvester.py"
 # Package statements that never go upstream: the opt-in gauge check
 # (jax_linalg_gauge_check), a debugging aid whose value-dependent errors
 # have no upstream counterpart in JAX's linear algebra (CONTRIBUTING.md).
-PACKAGE_ONLY = "gauge"
+PACKAGE_ONLY = ("gauge", "_non_hermitian", "_first_offending", "_unequal")
+
+
+def package_only(name: str) -> bool:
+  """Whether a package statement's name is one that never goes upstream."""
+  return "gauge" in name.lower() or name in PACKAGE_ONLY
 SYLVESTER_PRIMITIVE = (
     "_sylvester_solve_shape_rule", "_SYLVESTER_TIES",
     "_sylvester_singular_pivots", "_sylvester_pivot_inverses",
@@ -225,7 +230,10 @@ STACK = (
     PR("05-eigh-generalized", {
         "jax/_src/scipy/linalg.py": (
             Replace(SCIPY, "_eigh"),
-            Replace(SCIPY, "eigh"),
+            Replace(SCIPY, "eigh", substitute=((
+                " Other\n  losses get the derivative for one choice of basis, which the option\n"
+                "  ``jax_linalg_gauge_check`` can report.",
+                " Other\n  losses get the derivative for one choice of basis."),)),
             Insert(SCIPY, (
                 "_dot", "_to_eigenbasis", "_check_eigh_inputs",
                 "_check_eigh_subset", "_eigh_generalized",
@@ -235,7 +243,14 @@ STACK = (
                 "_eigh_generalized_coupling_jvp_rule",
                 "_eigh_generalized_coupling_transpose_rule",
                 "_eigh_generalized_coupling_p"),
-                   after="eigh", section="Generalized Hermitian eigenproblem"),
+                   after="eigh", section="Generalized Hermitian eigenproblem",
+                   without=("gauge",), substitute=((
+                       "#\n# The gauge check of eigh's rule "
+                       "(jax_linalg_gauge_check) inspects the\n"
+                       "# cotangent of Y: rotations z_D -> z_D Q of a cluster "
+                       "rotate v alike, and\n"
+                       "# that cotangent is conj(v^H dL/dv), as for eigh.\n",
+                       ""),)),
         ),
     }, tests=("eigh_generalized_test.py",)),
     PR("06-hermitian-funm", {

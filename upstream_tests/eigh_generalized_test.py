@@ -22,7 +22,6 @@ import scipy.linalg as osp_linalg
 
 import jax
 from jax import numpy as jnp
-from jax.experimental import checkify
 from jax.scipy import linalg as jsp_linalg
 from jax._src import config
 from jax._src import test_util as jtu
@@ -505,42 +504,6 @@ class EighGeneralizedDerivativeTest(jtu.JaxTestCase):
     tol = 1e4 * np.finfo(dtype).eps  # |w| <= 3, cond(b) <= 2.5.
     self.assertAllClose(jax.grad(sub, (0, 1))(a, b),
                         jax.grad(full, (0, 1))(a, b), atol=tol, rtol=tol)
-
-
-class EighGeneralizedGaugeCheckTest(jtu.JaxTestCase):
-
-  @jtu.sample_product(dtype=float_types + complex_types, type=[1, 2, 3])
-  def testGaugeCheck(self, dtype, type):
-    # One eigenvector of a threefold level depends on the basis eigh picks
-    # in it; the level's projector (in the b metric) does not.
-    h, s = _methane(dtype)
-    w = osp_linalg.eigh(h, s, type=type, eigvals_only=True)
-    labels = _clusters(w)
-    level = np.flatnonzero(np.bincount(labels) == 3)[0]
-    idx = np.flatnonzero(labels == level)
-    weights = self.rng().randn(8, 8).astype(dtype)
-    def one_vector(a, b):
-      v = jsp_linalg.eigh(a, b, type=type)[1][:, idx[0]]
-      return jnp.real(jnp.sum(weights * jnp.outer(v, jnp.conj(v))))
-    def projector(a, b):
-      v = jsp_linalg.eigh(a, b, type=type)[1][:, idx]
-      return jnp.real(jnp.sum(weights * (v @ jnp.conj(v).T)))
-    grad = lambda f: jax.jit(jax.grad(f, (0, 1)))
-    with config.linalg_gauge_check("raise"):
-      # Under jit, "raise" is a checkify.check.
-      err, gs = checkify.checkify(grad(projector))(h, s)
-      self.assertIsNone(err.get())
-      for g in gs:
-        self.assertTrue(np.all(np.isfinite(g)))
-      err, _ = checkify.checkify(grad(one_vector))(h, s)
-      self.assertIn("depends on the arbitrary basis", err.get())
-    with config.linalg_gauge_check("nan"):
-      for g in grad(one_vector)(h, s):
-        self.assertTrue(np.any(np.isnan(g)))
-      for g in grad(projector)(h, s):
-        self.assertTrue(np.all(np.isfinite(g)))
-    for g in grad(one_vector)(h, s):  # "ignore": the gauge-fixed gradient.
-      self.assertTrue(np.all(np.isfinite(g)))
 
 
 if __name__ == "__main__":

@@ -499,50 +499,6 @@ class SvdDegenerateJvpTest(jtu.JaxTestCase):
                       np.abs(expected).max())
     self.assertLess(max(errors), bound)
 
-  @jtu.sample_product(dtype=[np.float64, np.complex128])
-  @jtu.skip_on_flag("jax_enable_x64", False)
-  def testSecondOrder(self, dtype):
-    # Second derivatives of cluster-invariant losses are exact too, also in
-    # directions that split a cluster (degenerate perturbation theory), at
-    # repeated singular values, at zero singular values of rank-deficient
-    # tall and wide matrices, and for the full U of a tall matrix.
-    rng = self.rng()
-    cases = [
-        (_weighted(_polar, _random(rng, (4, 4), dtype)),
-         _with_singular_values(rng, (2., 2., 2., 0.5), (4, 4), dtype)),
-        (_weighted(_polar, _random(rng, (3, 5), dtype)),
-         _with_singular_values(rng, (3., 1.5, 1.5), (3, 5), dtype)),
-        (_weighted(_left_projector(2), _random(rng, (5, 5), dtype)),
-         _with_singular_values(rng, (3., 3., 0., 0.), (5, 4), dtype)),
-        (_weighted(_right_projector(2), _random(rng, (6, 6), dtype)),
-         _with_singular_values(rng, (3., 2., 0.), (3, 6), dtype)),
-    ]
-    d = np.array([1., 1., 0.5, 0.5, 0.5], dtype)
-    w = _random(rng, (5, 5), dtype)
-    def full_u(a):  # Invariant to the basis of the complement.
-      u = jnp.linalg.svd(a, full_matrices=True)[0]
-      return jnp.sum(jnp.real(w * ((u * d[None, :]) @ jnp.conj(u).mT)))
-    cases.append((full_u, _with_singular_values(rng, (2., 2., 1.), (5, 3),
-                                                dtype)))
-    for loss, a in cases:
-      jtu.check_grads(loss, (a,), order=2, modes=["fwd", "rev"], atol=1e-6,
-                      rtol=1e-6)
-
-  @jtu.skip_on_flag("jax_enable_x64", False)
-  def testHessianCompositions(self):
-    rng = self.rng()
-    a = _with_singular_values(rng, (2., 2., 1., 0.5), (4, 4), np.float64)
-    loss = _weighted(_polar, _random(rng, (4, 4), np.float64))
-    h1 = jax.hessian(loss)(a)
-    h2 = jax.jacrev(jax.jacrev(loss))(a)
-    h3 = jax.jacfwd(jax.jacfwd(loss))(a)
-    self.assertAllClose(h1, h2, atol=1e-10, rtol=1e-10)
-    self.assertAllClose(h1, h3, atol=1e-10, rtol=1e-10)
-    e1, e2 = (_random(rng, (4, 4), np.float64) for _ in range(2))
-    hvp = np.einsum("ij,ijkl,kl->", e1, h1, e2)
-    fd = _central_difference(lambda x: jax.jvp(loss, (x,), (e1,))[1], a, e2)
-    self.assertAllClose(hvp, fd, rtol=1e-7, atol=1e-7)
-
   @jtu.sample_product(dtype=inexact_types)
   def testTransformationsAndApis(self, dtype):
     # jnp.linalg.svd, jax.scipy.linalg.svd and lax.linalg.svd share the rule;

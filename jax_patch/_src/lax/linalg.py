@@ -45,7 +45,7 @@ from jax._src.lax.linalg import (  # noqa: F401
 
 def _internal_primitive(name, impl, abstract_eval, jvp_rule, transpose_rule,
                         *, multiple_results=False):
-  # A primitive that a JVP rule binds (a gauge check, a degenerate coupling),
+  # A primitive that a JVP rule binds (a degenerate coupling, a check),
   # linear in its trailing operands, whose operands share their leading batch
   # dimensions: lowered through its implementation.
   prim = core.Primitive(name)
