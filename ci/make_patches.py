@@ -284,17 +284,18 @@ def doc_note(mod: Module, name: str, note: str) -> str:
 
 
 def _import_key(node: ast.stmt) -> str:
-  # "module name": a module sorts before its submodules, as in JAX's files.
   if isinstance(node, ast.Import):
     return node.names[0].name
-  return f"{node.module} {node.names[0].name}"
+  return f"{node.module}.{node.names[0].name}"
 
 
-def add_imports(text: str, path: str, needed: list[tuple]) -> str:
+def add_imports(text: str, path: str, needed: list[tuple],
+                order=lambda key: key) -> str:
   """Adds imports, each where JAX's (alphabetical) order puts it.
 
   A name joins an existing `from M import a, b` of names (not of modules);
-  otherwise it gets a statement of its own.
+  otherwise it gets a statement of its own, before the first import whose
+  dotted name sorts after its own under `order`.
   """
   for module, name, asname in needed:
     mod = Module(text, path)
@@ -323,7 +324,7 @@ def add_imports(text: str, path: str, needed: list[tuple]) -> str:
                re.split(r"[. ]", key)[0]]
       if not group:
         raise SystemExit(f"error: {path} has no imports of {key} to join")
-      later = [n for n in group if _import_key(n) > key]
+      later = [n for n in group if order(_import_key(n)) > order(key)]
       at = later[0].lineno - 1 if later else group[-1].end_lineno
       lines.insert(at, stmt)
     text = "\n".join(lines) + "\n"
@@ -419,7 +420,9 @@ def fold_test(tree: pathlib.Path, name: str, into: str) -> None:
       if module == "__future__":
         continue
       text = add_imports(text, f"tests/{into}",
-                         [(module, alias.name, alias.asname)])
+                         [(module, alias.name, alias.asname)],
+                         # JAX's tests import `from jax` before `from jax._src`.
+                         order=lambda key: key.replace("._", ".~"))
   main = text.index('\nif __name__ == "__main__":')
   body = "\n\n\n".join("\n".join(b).strip("\n") for b in blocks)
   text = text[:main].rstrip("\n") + "\n\n\n" + body + "\n\n" + text[main:]

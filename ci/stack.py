@@ -205,7 +205,12 @@ STACK = (
                 "_svd_solve", "_svd_complement_solve", "_svd_rotations",
                 "_svd_tangents"), before="_svd_jvp_rule",
                    without=("_svd_coupling(",)),
-            Replace(LAX, "_svd_jvp_rule", without=("gauge",)),
+            Replace(LAX, "_svd_jvp_rule",
+                    without=("mode = config.linalg_gauge_check",
+                             "ds, du, dv = _svd_gauge_check_p"),
+                    substitute=(('\n    if mode != "ignore":\n      ds, = '
+                                 '_svd_gauge_check_p.bind(s, u, _H(vt), ds, '
+                                 'mode=mode)', ''),)),
         ),
     }, tests=("svd_degenerate_test.py",)),
     PR("04-second-order", {
