@@ -1286,13 +1286,27 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
                                  (*batch, m, n), (*range(nb), nb)) +
             lax.broadcast_in_dim(_sylvester_unstack(lam, 1, n, 1),
                                  (*batch, m, n), (*range(nb), nb + 1)))
-  fast = (lax.reduce_and(fits, tuple(range(nb))) &
-          ~lax.reduce_or(lax.abs(pivots) <= tol, tuple(range(nb + 2))))
-  return control_flow.cond(
-      fast,
-      lambda ab, c: _sylvester_quasi_triangular_solve(
+  # Whether each equation of the batch takes the real wavefront: its layout
+  # fits and it has no singular pivot.
+  fast = fits & ~lax.reduce_or(lax.abs(pivots) <= tol, (nb, nb + 1))
+  real_solve = lambda ab, c, layout_a, layout_b: (
+      _sylvester_quasi_triangular_solve(
           _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
-          layout_a, layout_b),
-      lambda ab, c: _sylvester_quasi_complex_solve(
-          ab, c, tol, terms, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
-      ab, c)
+          layout_a, layout_b))
+  complex_solve = lambda ab, c, *_: _sylvester_quasi_complex_solve(
+      ab, c, tol, terms, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS)
+  if nb == 0:
+    return control_flow.cond(fast, real_solve, complex_solve, ab, c,
+                             layout_a, layout_b)
+  # A batch takes both and selects per equation, as vmap does with a cond of
+  # a batched predicate: a singular equation leaves the solutions of the
+  # others as they are alone, and a batch split across devices needs no
+  # collective (one predicate for the whole batch compiled to all-reduces).
+  # The real solve of an equation whose layout does not fit is discarded;
+  # its row positions are clamped so that it reads within bounds.
+  clamp = lambda layout, size: (lax.min(layout[0], np.int32(size - 1)),
+                                layout[1])
+  fast = lax.broadcast_in_dim(fast, c.shape, tuple(range(nb)))
+  return lax.select(
+      fast, real_solve(ab, c, clamp(layout_a, size_a), clamp(layout_b, size_b)),
+      complex_solve(ab, c))
