@@ -15,6 +15,7 @@
 """Tests for eigh's near-degenerate band, second-order degenerate coupling
 and gauge check."""
 
+import contextlib
 import functools
 
 from absl.testing import absltest
@@ -26,6 +27,7 @@ from jax._src import config
 from jax._src import test_util as jtu
 
 config.parse_flags_with_absl()
+jtu.request_cpu_devices(4)
 
 float_types = jtu.dtypes.floating
 complex_types = jtu.dtypes.complex
@@ -39,6 +41,29 @@ def _hermitian(rng, w, dtype):
     z = z + 1j * rng.standard_normal((n, n))
   q, _ = np.linalg.qr(z)
   return ((q * np.asarray(w)) @ q.conj().T).astype(dtype)
+
+
+def _batch_sharded(fun, args, explicit):
+  """jit(fun) with args split along their batch axis over 4 devices.
+
+  With explicit, under a mesh of Explicit axes (jax.set_mesh), else with
+  in_shardings on a mesh of Auto axes. Returns the outputs, the compiled
+  HLO text and the sharding of the inputs.
+  """
+  axis_type = (jax.sharding.AxisType.Explicit if explicit else
+               jax.sharding.AxisType.Auto)
+  mesh = jax.make_mesh((4,), ("batch",), axis_types=(axis_type,))
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("batch"))
+  with jax.set_mesh(mesh) if explicit else contextlib.nullcontext():
+    args = [jax.device_put(x, sharding) for x in args]
+    f = jax.jit(fun) if explicit else jax.jit(fun, in_shardings=sharding)
+    compiled = f.lower(*args).compile()
+    return compiled(*args), compiled.as_text(), sharding
+
+
+_COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter",
+                "collective-permute", "all-to-all")
 
 
 def _projector_loss(k, weights):
@@ -316,29 +341,28 @@ class EighDegeneracyBandTest(jtu.JaxTestCase):
 
 class EighShardingTest(jtu.JaxTestCase):
 
-  @jtu.sample_product(mode=["ignore", "nan"])
-  def testBatchShardedDegenerateGrad(self, mode):
-    # The batch axis may be sharded; the rule's primitives keep it sharded
-    # and gather nothing. (Run with, e.g.,
-    # XLA_FLAGS=--xla_force_host_platform_device_count=4.)
+  def setUp(self):
+    super().setUp()
     if jax.device_count() < 4:
       self.skipTest("needs 4 devices")
-    mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]), ("batch",))
-    sharding = jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec("batch"))
-    a = np.stack([_hermitian(self.rng(), [1., 1., 2., 3.], np.float32)
-                  for _ in range(8)])
-    loss = _projector_loss(2, np.ones((4, 4)))
+
+  @jtu.sample_product(mode=["ignore", "nan"], n=[20, 120])
+  def testBatchShardedDegenerateGrad(self, mode, n):
+    # The batch axis may be sharded, explicitly or not: the rule's
+    # primitives keep it sharded, compile to no collective, and give the
+    # unsharded results.
+    w = [1., 1.] + list(np.linspace(2., 3., n - 2))
+    a = np.stack([_hermitian(self.rng(), w, np.float32) for _ in range(8)])
+    loss = _projector_loss(2, np.ones((n, n)))
+    fun = jax.vmap(jax.grad(loss))
     with config.linalg_gauge_check(mode):
-      f = jax.jit(jax.vmap(jax.grad(loss)), in_shardings=sharding,
-                  out_shardings=None)
-      a = jax.device_put(a, sharding)
-      hlo = f.lower(a).compile().as_text()
-      out = f(a)
-    self.assertEqual(out.sharding.spec, sharding.spec)
-    self.assertNotIn("all-gather", hlo)
-    self.assertNotIn("all-to-all", hlo)
-    self.assertAllClose(out, jax.vmap(jax.grad(loss))(np.asarray(a)))
+      expected = jax.jit(fun)(a)
+      for explicit in (False, True):
+        out, hlo, sharding = _batch_sharded(fun, (a,), explicit)
+        for op in _COLLECTIVES:
+          self.assertNotIn(op, hlo)
+        self.assertTrue(out.sharding.is_equivalent_to(sharding, out.ndim))
+        self.assertAllClose(out, expected)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ from jax._src.lax.lax import _complex, _float
 # upstream they are names of this module, which jax_patch/_src/scipy/linalg.py
 # and jax_patch/_src/lax/hermitian_funm.py use.
 from jax._src.lax.linalg import (  # noqa: F401
-    _H, _T, _broadcast_to, _extract_diagonal, _triu, cholesky, eigh, eigh_p,
-    schur, standard_linalg_primitive, svd_p, symmetrize, triangular_solve)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu, cholesky, cholesky_p,
+    eigh, eigh_p, schur, standard_linalg_primitive, svd_p, symmetrize,
+    triangular_solve)
 
 
 # Primitive registration helper functions
@@ -286,9 +287,11 @@ def _svd_complement_solve(s, r):
   # s_j and the zero eigenvalues of the dilation (its largest pivot, the
   # scale of the band, is max(s)).
   s = s.astype(r.dtype)[..., None, :]
+  # Batched (and sharded, under explicit sharding) as r.
+  zero = lax.full((*r.shape[:-2], 1, r.shape[-2]), 0, r.dtype,
+                  sharding=core.typeof(r).sharding)
   return sylvester_solve_p.bind(
-      lax.full((*r.shape[:-2], 1, r.shape[-2]), 0, r.dtype),
-      s, r, transpose=False,
+      zero, s, r, transpose=False,
       rtol=_degeneracy_rtol(s.dtype), broadening=None)
 
 def _svd_degenerate_masks(s, m, n):
