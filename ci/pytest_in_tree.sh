@@ -29,6 +29,12 @@ _tree = os.environ["PATCHED_JAX_TREE"]
 if not os.path.realpath(jax.__file__).startswith(os.path.realpath(_tree)):
   raise RuntimeError(f"jax comes from {jax.__file__}, not from {_tree}")
 
+# The sharding tests need 4 CPU devices, asked for before the first test
+# module initializes the backend (as upstream_tests/conftest.py does).
+from jax._src import test_util as jtu  # noqa: E402
+
+jtu.request_cpu_devices(4)
+
 
 def pytest_report_header(config):
   return f"jax {jax.__version__} from {os.path.dirname(jax.__file__)}"

@@ -179,7 +179,7 @@ STACK = (
             Insert(LAX, SYLVESTER_PRIMITIVE, before="# Symmetric product",
                    section="Sylvester equation", **SYLVESTER_NO_RTOL),
         ),
-    }, tests=("eigh_degenerate_test.py",),
+    }, tests=("eigh_degenerate_test.py", "eigh_sharding_test.py"),
        fold=(("eigh_degenerate_test.py", "eigh_test.py"),)),
     PR("02-degeneracy-band", {
         "jax/_src/numpy/linalg.py": (

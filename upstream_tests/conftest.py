@@ -20,6 +20,16 @@ tree, where this file is not copied. Here, install() puts them there.
 """
 
 import jax.lax.linalg
+from jax._src import test_util as jtu
+
+
+def _request_cpu_devices():
+  # The sharding tests need 4 devices. Each module asks for them with
+  # jtu.request_cpu_devices(4), as JAX's own tests do, but that works only
+  # before JAX's backend is initialized, and under pytest the first test
+  # module collected initializes it (jtu.dtypes does): here they are asked
+  # for before any test module is imported.
+  jtu.request_cpu_devices(4)
 
 
 def _install():
@@ -29,4 +39,5 @@ def _install():
   jax_patch.install()
 
 
+_request_cpu_devices()
 _install()

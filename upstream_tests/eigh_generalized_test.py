@@ -14,6 +14,7 @@
 
 """Tests for the generalized Hermitian eigenproblem, jax.scipy.linalg.eigh."""
 
+import contextlib
 from functools import partial
 
 from absl.testing import absltest
@@ -27,9 +28,33 @@ from jax._src import config
 from jax._src import test_util as jtu
 
 config.parse_flags_with_absl()
+jtu.request_cpu_devices(4)
 
 float_types = jtu.dtypes.floating
 complex_types = jtu.dtypes.complex
+
+
+def _batch_sharded(fun, args, explicit):
+  """jit(fun) with args split along their batch axis over 4 devices.
+
+  With explicit, under a mesh of Explicit axes (jax.set_mesh), else with
+  in_shardings on a mesh of Auto axes. Returns the outputs, the compiled
+  HLO text and the sharding of the inputs.
+  """
+  axis_type = (jax.sharding.AxisType.Explicit if explicit else
+               jax.sharding.AxisType.Auto)
+  mesh = jax.make_mesh((4,), ("batch",), axis_types=(axis_type,))
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("batch"))
+  with jax.set_mesh(mesh) if explicit else contextlib.nullcontext():
+    args = [jax.device_put(x, sharding) for x in args]
+    f = jax.jit(fun) if explicit else jax.jit(fun, in_shardings=sharding)
+    compiled = f.lower(*args).compile()
+    return compiled(*args), compiled.as_text(), sharding
+
+
+_COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter",
+                "collective-permute", "all-to-all")
 
 
 def _H(x):
@@ -504,6 +529,35 @@ class EighGeneralizedDerivativeTest(jtu.JaxTestCase):
     tol = 1e4 * np.finfo(dtype).eps  # |w| <= 3, cond(b) <= 2.5.
     self.assertAllClose(jax.grad(sub, (0, 1))(a, b),
                         jax.grad(full, (0, 1))(a, b), atol=tol, rtol=tol)
+
+
+class EighGeneralizedShardingTest(jtu.JaxTestCase):
+
+  def setUp(self):
+    super().setUp()
+    if jax.device_count() < 4:
+      self.skipTest("needs 4 devices")
+
+  @jtu.sample_product(n=[20, 120], type=[1, 2, 3])
+  def testBatchShardedGrad(self, n, type):
+    # The batch axis may be sharded, explicitly or not: the derivatives in
+    # a and b keep it sharded, compile to no collective, and give the
+    # unsharded results.
+    rng = np.random.RandomState(0)
+    a = _random_hermitian(rng, (8, n, n), np.float32)
+    b = _random_pd(rng, (8, n, n), np.float32)
+    weights = rng.randn(8, n, 2).astype(np.float32)
+    loss = lambda a, b: jnp.sum(
+        weights * jsp_linalg.eigh(a, b, type=type)[1][..., :2] ** 2)
+    grad = jax.grad(loss, argnums=(0, 1))
+    expected = jax.jit(grad)(a, b)
+    for explicit in (False, True):
+      out, hlo, sharding = _batch_sharded(grad, (a, b), explicit)
+      for op in _COLLECTIVES:
+        self.assertNotIn(op, hlo)
+      for x, y in zip(out, expected):
+        self.assertTrue(x.sharding.is_equivalent_to(sharding, x.ndim))
+        self.assertAllClose(x, y, rtol=1e-3, atol=1e-3)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 
 """Tests for jax.scipy.linalg.solve_sylvester."""
 
+import contextlib
 from functools import partial
 from unittest import mock
 
@@ -29,6 +30,7 @@ from jax._src import xla_bridge
 from jax._src.scipy import linalg as jsp_linalg
 
 config.parse_flags_with_absl()
+jtu.request_cpu_devices(4)
 
 float_types = jtu.dtypes.floating
 complex_types = jtu.dtypes.complex
@@ -78,6 +80,29 @@ def _hermitian(rng, batch, n, dtype, shift=3.0):
   x = _random(rng, batch + (n, n), dtype) / np.sqrt(n)
   return ((x + np.conj(np.swapaxes(x, -1, -2))) / 2
           + shift * np.eye(n)).astype(dtype)
+
+
+def _batch_sharded(fun, args, explicit):
+  """jit(fun) with args split along their batch axis over 4 devices.
+
+  With explicit, under a mesh of Explicit axes (jax.set_mesh), else with
+  in_shardings on a mesh of Auto axes. Returns the outputs, the compiled
+  HLO text and the sharding of the inputs.
+  """
+  axis_type = (jax.sharding.AxisType.Explicit if explicit else
+               jax.sharding.AxisType.Auto)
+  mesh = jax.make_mesh((4,), ("batch",), axis_types=(axis_type,))
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("batch"))
+  with jax.set_mesh(mesh) if explicit else contextlib.nullcontext():
+    args = [jax.device_put(x, sharding) for x in args]
+    f = jax.jit(fun) if explicit else jax.jit(fun, in_shardings=sharding)
+    compiled = f.lower(*args).compile()
+    return compiled(*args), compiled.as_text(), sharding
+
+
+_COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter",
+                "collective-permute", "all-to-all")
 
 
 def _batched_scipy(a, b, c):
@@ -433,6 +458,42 @@ class SylvesterSizesTest(jtu.JaxTestCase):
     x = jsp_linalg.solve_sylvester(a, -a, _random(rng, (n, n), dtype),
                                    tol=None)
     self.assertTrue(np.all(np.isfinite(x)))
+
+
+class SolveSylvesterShardingTest(jtu.JaxTestCase):
+
+  def setUp(self):
+    super().setUp()
+    if jax.device_count() < 4:
+      self.skipTest("needs 4 devices")
+
+  @jtu.sample_product(
+      # The column-by-column solves (n <= 100) and the blocked ones: for
+      # real input in real Schur forms, for complex input in complex ones.
+      n=[20, 120],
+      dtype=[np.float32, np.complex64],
+  )
+  @jtu.run_on_devices("cpu")
+  def testBatchShardedSolveAndGrad(self, n, dtype):
+    # The batch axis may be sharded, explicitly or not: the solve and its
+    # derivatives in A, B and C keep it sharded, compile to no collective,
+    # and give the unsharded results.
+    rng = self.rng()
+    a, b = _general(rng, (8,), n, dtype), _general(rng, (8,), n, dtype)
+    c = _random(rng, (8, n, n), dtype)
+    solve = jsp_linalg.solve_sylvester
+    loss = lambda a, b, c: jnp.sum(jnp.abs(solve(a, b, c)) ** 2)
+    grad = jax.grad(loss, argnums=(0, 1, 2))
+    tol = _tol[dtype]
+    for fun in (solve, grad):
+      expected = jax.jit(fun)(a, b, c)
+      for explicit in (False, True):
+        out, hlo, sharding = _batch_sharded(fun, (a, b, c), explicit)
+        for op in _COLLECTIVES:
+          self.assertNotIn(op, hlo)
+        for x, y in zip(jax.tree.leaves(out), jax.tree.leaves(expected)):
+          self.assertTrue(x.sharding.is_equivalent_to(sharding, x.ndim))
+          self.assertAllClose(x, y, rtol=tol, atol=tol)
 
 
 if __name__ == "__main__":

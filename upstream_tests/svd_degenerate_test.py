@@ -14,6 +14,7 @@
 
 """Tests for the degenerate-aware SVD JVP (issues #2311, #8732, #508)."""
 
+import contextlib
 import functools
 
 from absl.testing import absltest
@@ -29,6 +30,7 @@ from jax._src import test_util as jtu
 from jax._src.lax import linalg as lax_linalg
 
 config.parse_flags_with_absl()
+jtu.request_cpu_devices(4)
 
 inexact_types = jtu.dtypes.floating + jtu.dtypes.complex
 
@@ -41,6 +43,29 @@ inexact_types = jtu.dtypes.floating + jtu.dtypes.complex
 # the Richardson-extrapolated central differences (about 1e-10).
 _TOL = {np.float32: 3e-4, np.complex64: 3e-4, np.float64: 1e-8,
         np.complex128: 1e-8}
+
+
+def _batch_sharded(fun, args, explicit):
+  """jit(fun) with args split along their batch axis over 4 devices.
+
+  With explicit, under a mesh of Explicit axes (jax.set_mesh), else with
+  in_shardings on a mesh of Auto axes. Returns the outputs, the compiled
+  HLO text and the sharding of the inputs.
+  """
+  axis_type = (jax.sharding.AxisType.Explicit if explicit else
+               jax.sharding.AxisType.Auto)
+  mesh = jax.make_mesh((4,), ("batch",), axis_types=(axis_type,))
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("batch"))
+  with jax.set_mesh(mesh) if explicit else contextlib.nullcontext():
+    args = [jax.device_put(x, sharding) for x in args]
+    f = jax.jit(fun) if explicit else jax.jit(fun, in_shardings=sharding)
+    compiled = f.lower(*args).compile()
+    return compiled(*args), compiled.as_text(), sharding
+
+
+_COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter",
+                "collective-permute", "all-to-all")
 
 
 def _primitives(jaxpr):
@@ -594,6 +619,33 @@ class SvdDegenerateJvpTest(jtu.JaxTestCase):
       jax.jvp(lambda x: lax_linalg.svd(x, full_matrices=False,
                                        subset_by_index=(0, 2))[0],
               (np.eye(3, dtype=np.float32),), (np.eye(3, dtype=np.float32),))
+
+
+class SvdShardingTest(jtu.JaxTestCase):
+
+  def setUp(self):
+    super().setUp()
+    if jax.device_count() < 4:
+      self.skipTest("needs 4 devices")
+
+  @jtu.sample_product(n=[20, 120], extra_rows=[0, 3])
+  def testBatchShardedGrad(self, n, extra_rows):
+    # The batch axis may be sharded, explicitly or not: the rule's
+    # primitives (for tall matrices, the complement's solve too) keep it
+    # sharded, compile to no collective, and give the unsharded results.
+    a = _random(self.rng(), (8, n + extra_rows, n), np.float32)
+    weights = _random(self.rng(), (8, n + extra_rows, n + extra_rows),
+                      np.float32)
+    loss = _weighted(_left_projector(2), weights)
+    grad = jax.grad(loss)
+    expected = jax.jit(grad)(a)
+    for explicit in (False, True):
+      out, hlo, sharding = _batch_sharded(grad, (a,), explicit)
+      for op in _COLLECTIVES:
+        self.assertNotIn(op, hlo)
+      self.assertTrue(out.sharding.is_equivalent_to(sharding, out.ndim))
+      self.assertAllClose(out, expected, rtol=_TOL[np.float32],
+                          atol=_TOL[np.float32])
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 
 """Tests for lax.linalg.sylvester_solve, a Sylvester solve on Schur forms."""
 
+import contextlib
 from functools import partial
 
 from absl.testing import absltest
@@ -27,6 +28,7 @@ from jax._src import test_util as jtu
 from jax.lax import linalg as lax_linalg
 
 config.parse_flags_with_absl()
+jtu.request_cpu_devices(4)
 
 float_types = jtu.dtypes.floating
 complex_types = jtu.dtypes.complex
@@ -78,6 +80,29 @@ def _real_schur(rng, batch, n, dtype, shift=3.0):
   for i in np.ndindex(batch):
     t[i] = osp_linalg.schur(x[i])[0]
   return t.astype(dtype)
+
+
+def _batch_sharded(fun, args, explicit):
+  """jit(fun) with args split along their batch axis over 4 devices.
+
+  With explicit, under a mesh of Explicit axes (jax.set_mesh), else with
+  in_shardings on a mesh of Auto axes. Returns the outputs, the compiled
+  HLO text and the sharding of the inputs.
+  """
+  axis_type = (jax.sharding.AxisType.Explicit if explicit else
+               jax.sharding.AxisType.Auto)
+  mesh = jax.make_mesh((4,), ("batch",), axis_types=(axis_type,))
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("batch"))
+  with jax.set_mesh(mesh) if explicit else contextlib.nullcontext():
+    args = [jax.device_put(x, sharding) for x in args]
+    f = jax.jit(fun) if explicit else jax.jit(fun, in_shardings=sharding)
+    compiled = f.lower(*args).compile()
+    return compiled(*args), compiled.as_text(), sharding
+
+
+_COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter",
+                "collective-permute", "all-to-all")
 
 
 def _mT(x):
@@ -446,36 +471,61 @@ class SylvesterSolveTest(jtu.JaxTestCase):
       jax.eval_shape(partial(solve, broadening=1e-3), f32(3, 3), f32(2, 2),
                      f32(3, 2))
 
+  @jtu.run_on_devices("cpu")
+  def testSingularEquationLeavesTheRestOfItsBatchAlone(self):
+    # The blocked real quasi-triangular solve falls back to the complex
+    # Schur bases for a singular equation. It decides per equation, so the
+    # other equations of a batch get the solutions they get alone, from the
+    # real solve, to the last bit on CPU (the two solves differ by rounding
+    # errors, which a tolerance would not tell apart).
+    n = 120
+    dtype = np.float64 if config.enable_x64.value else np.float32
+    rng = self.rng()
+    a, b = _real_schur(rng, (3,), n, dtype), _real_schur(rng, (3,), n, dtype)
+    b[1] = -a[1]  # Pivots lam_i(a) - lam_j(a): zero for i = j.
+    c = _random(rng, (3, n, n), dtype)
+    solve = jax.jit(partial(lax_linalg.sylvester_solve, quasi_triangular=True))
+    y = solve(a, b, c)
+    self.assertTrue(np.all(np.isfinite(y)))
+    for i in range(3):
+      self.assertArraysEqual(y[i], solve(a[i], b[i], c[i]))
+
   @jtu.sample_product(
       platform=["cuda", "rocm"],
       quasi_triangular=[False, True],
       # The column-by-column solve, and the blocked wavefront in bands.
       n=[40, 200],
   )
-  def testLowersToPlainHloForGpu(self, platform, quasi_triangular, n):
-    # The solve and its derivatives lower for GPUs to standard StableHLO
-    # (loops, slices, products, triangular solves), with no custom call
-    # (LAPACK's, say) that only one platform implements: factors computed
-    # elsewhere (Schur forms on the host) can be solved on the device.
-    # Lowering only, which needs no GPU.
+  def testLowersForGpu(self, platform, quasi_triangular, n):
+    # The solve and its derivatives lower for GPUs (factors computed
+    # elsewhere, Schur forms on the host, can be solved on the device), and
+    # compile and solve here. Lowering for GPUs needs no GPU.
     dtype = np.float32
-    x = jax.ShapeDtypeStruct((n, n), dtype)
+    rng = self.rng()
+    make = _real_schur if quasi_triangular else _triangular
+    a, b = make(rng, (), n, dtype), make(rng, (), n, dtype)
+    c = _random(rng, (n, n), dtype)
     solve = partial(lax_linalg.sylvester_solve,
                     quasi_triangular=quasi_triangular)
     loss = lambda a, b, c: jnp.sum(solve(a, b, c, transpose=True) ** 2)
     funs = [
         solve,
-        lambda a, b, c: jax.jvp(solve, (a, b, c), (a, b, c)),
+        # Y is invariant under a common scaling of a, b and c: a zero
+        # tangent.
+        lambda a, b, c: jax.jvp(solve, (a, b, c), (a, b, c))[1],
         jax.grad(loss, argnums=(0, 1, 2)),
-        lambda a, b, c: jax.vmap(solve)(a[None], b[None], c[None]),
+        lambda a, b, c: jax.vmap(solve)(a[None], b[None], c[None])[0],
     ]
+    y, y_dot, _, y_vmap = (
+        jax.jit(fun).lower(a, b, c).compile()(a, b, c) for fun in funs)
     for fun in funs:
       exported = jax.export.export(jax.jit(fun), platforms=(platform,))(
-          x, x, x)
+          a, b, c)
       self.assertEqual(exported.platforms, (platform,))
-      module = exported.mlir_module()
-      self.assertIn("stablehlo.while", module)
-      self.assertNotIn("custom_call", module)
+    tol = _tol(dtype, n)
+    self.assertAllClose(a @ y + y @ b, c, rtol=tol, atol=tol)
+    self.assertAllClose(y_dot, np.zeros_like(y), atol=tol)
+    self.assertAllClose(y_vmap, y, rtol=tol, atol=tol)
 
   def testPrimitiveIsExported(self):
     jaxpr = jax.make_jaxpr(partial(lax_linalg.sylvester_solve,
@@ -489,36 +539,43 @@ class SylvesterSolveTest(jtu.JaxTestCase):
 
 class SylvesterSolveShardingTest(jtu.JaxTestCase):
 
-  @jtu.sample_product(quasi_triangular=[False, True])
-  def testBatchShardedSolveAndGrad(self, quasi_triangular):
-    # The batch axis may be sharded: the solve and its derivatives keep it
-    # sharded and gather nothing. (Run with, e.g.,
-    # XLA_FLAGS=--xla_force_host_platform_device_count=4.)
+  def setUp(self):
+    super().setUp()
     if jax.device_count() < 4:
       self.skipTest("needs 4 devices")
-    mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]), ("batch",))
-    sharding = jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec("batch"))
-    dtype = np.float32
+
+  @jtu.sample_product(
+      # The column-by-column solve (n <= 100), and the blocked wavefront in
+      # bands, whose real quasi-triangular solve falls back to the complex
+      # Schur bases for singular equations.
+      n=[20, 120],
+      quasi_triangular=[False, True],
+      dtype=[np.float32, np.complex64],
+  )
+  def testBatchShardedSolveAndGrad(self, n, quasi_triangular, dtype):
+    # The batch axis may be sharded, explicitly or not: the solve and its
+    # derivatives keep it sharded, compile to no collective, and give the
+    # unsharded results.
+    if quasi_triangular and np.issubdtype(dtype, np.complexfloating):
+      self.skipTest("quasi-triangular factors are real")
     rng = self.rng()
     make = _real_schur if quasi_triangular else _triangular
-    a, b = make(rng, (8,), 5, dtype), make(rng, (8,), 3, dtype)
-    c = _random(rng, (8, 5, 3), dtype)
+    a, b = make(rng, (8,), n, dtype), make(rng, (8,), n, dtype)
+    c = _random(rng, (8, n, n), dtype)
     solve = partial(lax_linalg.sylvester_solve,
                     quasi_triangular=quasi_triangular)
-    loss = lambda a, b, c: jnp.sum(solve(a, b, c) ** 2)
+    loss = lambda a, b, c: jnp.sum(jnp.abs(solve(a, b, c)) ** 2)
     grad = jax.grad(loss, argnums=(0, 1, 2))
-    args = [jax.device_put(x, sharding) for x in (a, b, c)]
-    tol = _tol(dtype, 5)
+    tol = _tol(dtype, n)
     for fun in (solve, grad):
-      f = jax.jit(fun, in_shardings=sharding, out_shardings=None)
-      hlo = f.lower(*args).compile().as_text()
-      self.assertNotIn("all-gather", hlo)
-      self.assertNotIn("all-to-all", hlo)
-      for out, expected in zip(jax.tree.leaves(f(*args)),
-                               jax.tree.leaves(fun(a, b, c))):
-        self.assertEqual(out.sharding.spec, sharding.spec)
-        self.assertAllClose(out, expected, rtol=tol, atol=tol)
+      expected = jax.jit(fun)(a, b, c)
+      for explicit in (False, True):
+        out, hlo, sharding = _batch_sharded(fun, (a, b, c), explicit)
+        for op in _COLLECTIVES:
+          self.assertNotIn(op, hlo)
+        for x, y in zip(jax.tree.leaves(out), jax.tree.leaves(expected)):
+          self.assertTrue(x.sharding.is_equivalent_to(sharding, x.ndim))
+          self.assertAllClose(x, y, rtol=tol, atol=tol)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ import jax.numpy as jnp
 # upstream they are names of this module, which jax_patch/_src/scipy/linalg.py
 # and jax_patch/_src/lax/hermitian_funm.py use.
 from jax._src.lax.linalg import (  # noqa: F401
-    _H, _T, _broadcast_to, _extract_diagonal, _triu, cholesky, eigh, eigh_p,
-    schur, standard_linalg_primitive, svd_p, symmetrize, triangular_solve)
+    _H, _T, _broadcast_to, _extract_diagonal, _triu, cholesky, cholesky_p,
+    eigh, eigh_p, schur, standard_linalg_primitive, svd_p, symmetrize,
+    triangular_solve)
 
 
 # Primitive registration helper functions
@@ -368,9 +369,9 @@ def _svd_complement_solve(s, r):
   # s_j and the zero eigenvalues of the dilation (its largest pivot, the
   # scale of the band, is max(s)).
   s = s.astype(r.dtype)
-  return sylvester_solve_p.bind(
-      lax.full(r.shape[:-1], 0, r.dtype), s, r,
-      rtol=_degeneracy_rtol(s.dtype))
+  # Batched (and sharded, under explicit sharding) as r.
+  zero = lax.full_like(r[..., 0], 0)
+  return sylvester_solve_p.bind(zero, s, r, rtol=_degeneracy_rtol(s.dtype))
 
 def _svd_degenerate_masks(s, m, n):
   # The pivots that _svd_solve and _svd_complement_solve treat as singular:

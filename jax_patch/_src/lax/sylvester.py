@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from jax._src import ad_util
+from jax._src import core
 from jax._src import dtypes
 from jax._src.interpreters import ad
 from jax._src.interpreters import mlir
@@ -29,8 +30,8 @@ from jax_patch._src.lax import linalg
 from jax._src.lax import slicing
 from jax._src.lax.lax import _complex, _float
 from jax._src.lax.linalg import (
-    _H, _T, _broadcast_to, _extract_diagonal, _triu,
-    standard_linalg_primitive)
+    _H, _T, _broadcast_to, _extract_diagonal, standard_linalg_primitive)
+from jax._src.sharding_impls import PartitionSpec as P
 from jax._src.typing import Array, ArrayLike
 
 
@@ -239,8 +240,8 @@ def _sylvester_triangular_apply(factors, a, b, y, *, transpose,
   # op(A) Y + Y op(B), reading only the entries of A and B that the
   # triangular (or quasi-triangular) factors reference. Either coefficient
   # may be a symbolic zero (a tangent); not both. It serves
-  # triangular_sylvester_solve_p's JVP, which is exact for triangular factors as for
-  # diagonal ones; for quasi-triangular factors with singular pairs, the
+  # triangular_sylvester_solve_p's JVP, which is exact for triangular
+  # factors; for quasi-triangular factors with singular pairs, the
   # generalized solution is taken in complex Schur bases that move with A
   # and B, and the rule omits that motion: it is exact for nonsingular
   # equations.
@@ -375,6 +376,50 @@ _SYLVESTER_DENSE_ROTATIONS = 512
 _SYLVESTER_DENSE_ROTATIONS_SMALL = 24
 
 
+# Under explicit sharding (jax.sharding.AxisType.Explicit) the operands'
+# batch dimensions may be sharded, and a select, an elementwise operation or
+# a loop carry needs all of its operands sharded alike. Iotas and constants
+# are replicated unless told otherwise, so the masks and buffers that the
+# kernels build take the sharding of the batch dimensions of an operand.
+# Elsewhere (no mesh, or a mesh of Auto axes) the sharding is empty and
+# changes nothing.
+
+def _sylvester_sharding(x: Array, rank: int, nb: int | None = None):
+  """The sharding of a new array [*batch, ...] of rank dims, batched as x.
+
+  Its nb leading dimensions (by default x's batch dimensions, all but its
+  last two) are sharded as in x; the others are not sharded.
+  """
+  sharding = core.typeof(x).sharding
+  nb = x.ndim - 2 if nb is None else nb
+  spec = (*sharding.spec, *(None,) * x.ndim)[:nb]
+  return sharding.update(spec=P(*spec, *(None,) * (rank - nb)))
+
+
+def _sylvester_reshape(x: Array, *shape: int) -> Array:
+  """x.reshape(shape), sharded as x on the leading dimensions it keeps."""
+  keep = 0
+  while keep < min(x.ndim, len(shape)) and x.shape[keep] == shape[keep]:
+    keep += 1
+  return lax.reshape(x, shape,
+                     out_sharding=_sylvester_sharding(x, len(shape), keep))
+
+
+def _sylvester_iota(x: Array, shape, dimension: int) -> Array:
+  """broadcasted_iota(int32, shape, dimension) with x's batch sharding."""
+  return lax.broadcasted_iota(np.int32, shape, dimension,
+                              out_sharding=_sylvester_sharding(x, len(shape)))
+
+
+def _triu(x: Array, k: int = 0) -> Array:
+  """The upper triangle of x, on and above diagonal k; zeros elsewhere."""
+  # jax._src.lax.linalg._triu with its mask sharded as x (see above).
+  nb = x.ndim - 2
+  rows = _sylvester_iota(x, x.shape, nb)
+  cols = _sylvester_iota(x, x.shape, nb + 1)
+  return lax.select(cols - rows >= k, x, lax.full_like(x, 0))
+
+
 def _sylvester_swap(x: Array, i: int, j: int) -> Array:
   perm = list(range(x.ndim))
   perm[i], perm[j] = perm[j], perm[i]
@@ -432,7 +477,7 @@ def _sylvester_leaf_entries(x: Array) -> list[list[Array]]:
   """[..., 2 h, 2 k] -> entry (i, j) of each 2 x 2 leaf, [..., h, k]."""
   *batch, m, n = x.shape
   nb = len(batch)
-  x = x.reshape(*batch, m // 2, 2, n // 2, 2)
+  x = _sylvester_reshape(x, *batch, m // 2, 2, n // 2, 2)
   entry = lambda i, j: slicing.index_in_dim(
       slicing.index_in_dim(x, j, nb + 3, keepdims=False), i, nb + 1,
       keepdims=False)
@@ -445,7 +490,8 @@ def _sylvester_leaf_assemble(y: list[list[Array]]) -> Array:
   nb = len(batch)
   rows = [lax.concatenate([lax.expand_dims(x, (nb + 1, nb + 3)) for x in row],
                           nb + 3) for row in y]
-  return lax.concatenate(rows, nb + 1).reshape(*batch, 2 * h, 2 * k)
+  return _sylvester_reshape(lax.concatenate(rows, nb + 1), *batch, 2 * h,
+                            2 * k)
 
 
 def _sylvester_diagonal_leaves(x: Array) -> list[list[Array]]:
@@ -505,12 +551,12 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
     return solve(c, a, b, pivots)
   # a and b with their diagonal leaves zeroed, and the step of each entry's
   # leaf (k, l): its anti-diagonal h - 1 - k + l.
-  leaf = lax.broadcasted_iota(np.int32, (s, s), 0) // 2
-  on_diag = lax.broadcast_in_dim(leaf == leaf.T, a.shape, (nb, nb + 1))
+  leaf_k = _sylvester_iota(c, c.shape, nb) // 2
+  leaf_l = _sylvester_iota(c, c.shape, nb + 1) // 2
+  on_diag = leaf_k == leaf_l
   a_off = lax.select(on_diag, lax.full_like(a, 0), a)
   b_off = lax.select(on_diag, lax.full_like(b, 0), b)
-  step_of = lax.broadcast_in_dim((h - 1) - leaf + leaf.T, c.shape,
-                                 (nb, nb + 1))
+  step_of = (h - 1) - leaf_k + leaf_l
   dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
   dot = lambda x, y: lax.dot_general(x, y, dims,
                                      precision=lax.Precision.HIGHEST)
@@ -525,14 +571,15 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
 def _sylvester_blocks(x: Array, s: int) -> Array:
   """[..., r*s, q*s] -> [..., r, q, s, s], the grid of s x s blocks."""
   *batch, m, n = x.shape
-  x = x.reshape(*batch, m // s, s, n // s, s)
+  x = _sylvester_reshape(x, *batch, m // s, s, n // s, s)
   return _sylvester_swap(x, -3, -2)
 
 
 def _sylvester_unblocks(x: Array) -> Array:
   """Inverse of _sylvester_blocks."""
   *batch, r, q, s, t = x.shape
-  return _sylvester_swap(x, -3, -2).reshape(*batch, r * s, q * t)
+  return _sylvester_reshape(_sylvester_swap(x, -3, -2), *batch, r * s,
+                            q * t)
 
 
 def _sylvester_skew(x: Array, axis: int) -> Array:
@@ -543,9 +590,10 @@ def _sylvester_skew(x: Array, axis: int) -> Array:
   pre, post = x.shape[:axis], x.shape[axis + 2:]
   pads = [(0, 0, 0)] * x.ndim
   pads[axis + 1] = (0, r, 0)
-  x = lax.pad(x, lax._zero(x), pads).reshape(*pre, r * (q + r), *post)
+  x = _sylvester_reshape(lax.pad(x, lax._zero(x), pads), *pre, r * (q + r),
+                         *post)
   x = slicing.slice_in_dim(x, 0, r * (q + r - 1), axis=axis)
-  return x.reshape(*pre, r, q + r - 1, *post)
+  return _sylvester_reshape(x, *pre, r, q + r - 1, *post)
 
 
 def _sylvester_unskew(x: Array, axis: int, width: int) -> Array:
@@ -558,10 +606,10 @@ def _sylvester_unskew(x: Array, axis: int, width: int) -> Array:
   zero = lax._zero(x)
   pads = [(0, 0, 0)] * x.ndim
   pads[axis + 1] = (0, r, 0)
-  x = lax.pad(x, zero, pads).reshape(*pre, r * (w + r), *post)
+  x = _sylvester_reshape(lax.pad(x, zero, pads), *pre, r * (w + r), *post)
   pads = [(0, 0, 0)] * x.ndim
   pads[axis] = (0, r, 0)
-  x = lax.pad(x, zero, pads).reshape(*pre, r, w + r + 1, *post)
+  x = _sylvester_reshape(lax.pad(x, zero, pads), *pre, r, w + r + 1, *post)
   return slicing.slice_in_dim(x, 0, width, axis=axis + 1)
 
 
@@ -674,7 +722,8 @@ def _sylvester_band_layout(b: Array, r: int, s: int) -> tuple[Array, Array]:
   q = n // s
   zero = lax._zero(b)
   b_blocks = _sylvester_blocks(b, s)
-  b_diag = _sylvester_unskew(b_blocks, nb, 1).reshape(*batch, q, s, s)
+  b_diag = _sylvester_reshape(_sylvester_unskew(b_blocks, nb, 1), *batch, q,
+                              s, s)
   # Windows of b's diagonal blocks over L_K, padded with zeros for the blocks
   # outside the grid.
   b_diag = lax.pad(b_diag, zero, [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] +
@@ -685,8 +734,8 @@ def _sylvester_band_layout(b: Array, r: int, s: int) -> tuple[Array, Array]:
   b_col = _sylvester_swap(b_blocks, nb, nb + 1)
   b_col = lax.pad(b_col, zero, [(0, 0, 0)] * (nb + 1) + [(q - 1, 0, 0)] +
                   [(0, 0, 0)] * 2)
-  b_col = _sylvester_unskew(b_col, nb, q - 1).reshape(
-      *batch, q, (q - 1) * s, s)
+  b_col = _sylvester_reshape(_sylvester_unskew(b_col, nb, q - 1), *batch, q,
+                             (q - 1) * s, s)
   b_col = _sylvester_split_complex(b_col, -1)
   b_col = lax.pad(b_col, lax._zero(b_col),
                   [(0, 0, 0)] * nb + [(r - 1, r - 1, 0)] + [(0, 0, 0)] * 2)
@@ -732,22 +781,25 @@ def _sylvester_band_wavefront(layout_b: tuple[Array, Array], a: Array,
       _sylvester_skew(lax.rev(_sylvester_blocks(x, s), (nb,)), nb), (nb,))
   cs, pivots_s = by_step(c), by_step(pivots)
   a_blocks = _sylvester_blocks(a, s)
-  a_diag = _sylvester_unskew(a_blocks, nb, 1).reshape(*batch, r, s, s)
+  a_diag = _sylvester_reshape(_sylvester_unskew(a_blocks, nb, 1), *batch, r,
+                              s, s)
   b_diag, b_col = layout_b
   # a_row[K, i] = A[K, K + r - 1 - i], i = 0..r-2: the blocks right of the
   # diagonal, farthest first (the order of ra), as [..., r, s(2), (r-1) s].
   a_row = lax.rev(slicing.slice_in_dim(
       _sylvester_unskew(a_blocks, nb, r), 1, r, axis=nb + 1), (nb + 1,))
   a_row = _sylvester_swap(a_row, nb + 1, nb + 2)
-  a_row = _sylvester_split_complex(a_row, nb + 1).reshape(
-      *batch, r, s2, (r - 1) * s)
+  a_row = _sylvester_reshape(_sylvester_split_complex(a_row, nb + 1), *batch,
+                             r, s2, (r - 1) * s)
   real_zero = lax._zero(a_row)
   # History h[K, :, q - 1 + d', :] = Y[K, L_K] solved at step d' (zero for
   # the q - 1 slots before the first step), rows split if complex.
   num_t = q - 1 + num_d
-  h = lax.full((*batch, r, s2, num_t, s), 0, a_row.dtype)
+  h = lax.full((*batch, r, s2, num_t, s), 0, a_row.dtype,
+               sharding=_sylvester_sharding(c, nb + 4))
   # ra[K, i] = Y[K + r - 1 - i, L_K] for the coming step, columns split.
-  ra = lax.full((*batch, r, r - 1, s, s2), 0, a_row.dtype)
+  ra = lax.full((*batch, r, r - 1, s, s2), 0, a_row.dtype,
+                sharding=_sylvester_sharding(c, nb + 4))
 
   def body(d, carry):
     h, ra = carry
@@ -756,14 +808,14 @@ def _sylvester_band_wavefront(layout_b: tuple[Array, Array], a: Array,
                                        allow_negative_indices=False)
     if r > 1:
       rhs = rhs - _sylvester_panel_dot(
-          a_row, ra.reshape(*batch, r, (r - 1) * s, s2), dtype)
+          a_row, _sylvester_reshape(ra, *batch, r, (r - 1) * s, s2), dtype)
     if q > 1:
       hw = slicing.dynamic_slice_in_dim(h, d, q - 1, axis=nb + 2,
                                         allow_negative_indices=False)
       bw = slicing.dynamic_slice_in_dim(b_col, d, r, axis=nb,
                                         allow_negative_indices=False)
       rhs = rhs - _sylvester_panel_dot(
-          hw.reshape(*batch, r, s2, (q - 1) * s), bw, dtype)
+          _sylvester_reshape(hw, *batch, r, s2, (q - 1) * s), bw, dtype)
     y = _sylvester_block_solve(
         a_diag, slicing.dynamic_slice_in_dim(b_diag, d, r, axis=nb,
                                              allow_negative_indices=False),
@@ -930,12 +982,12 @@ def _sylvester_bump_layout(t: Array, size: int) -> tuple[Array, Array, Array]:
   # cheaper to compile than scans, and small next to the solve.
   start = _sylvester_bumps(t)
   shape = (*batch, n, n)
-  k = lax.broadcasted_iota(np.int32, shape, nb)
-  j = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  k = _sylvester_iota(t, shape, nb)
+  j = _sylvester_iota(t, shape, nb + 1)
   start_j = lax.broadcast_in_dim(start, shape, (*range(nb), nb + 1))
   prev = lax.reduce_max(lax.select(start_j & (j < k), j, lax.full_like(j, -2)),
                         (nb + 1,))
-  row = lax.broadcasted_iota(np.int32, (*batch, n), nb)
+  row = _sylvester_iota(t, (*batch, n), nb)
   need = start & ((row - prev) % 2 == 1)
   need_j = lax.broadcast_in_dim(need, shape, (*range(nb), nb + 1))
   pos = row + lax.reduce_sum(
@@ -944,8 +996,8 @@ def _sylvester_bump_layout(t: Array, size: int) -> tuple[Array, Array, Array]:
   # src by comparison, O(n size): src[p] = i where pos[i] == p, else n.
   shape = (*batch, size, n)
   hit = (lax.broadcast_in_dim(pos, shape, (*range(nb), nb + 1)) ==
-         lax.broadcasted_iota(np.int32, shape, nb))
-  i = lax.broadcasted_iota(np.int32, shape, nb + 1)
+         _sylvester_iota(t, shape, nb))
+  i = _sylvester_iota(t, shape, nb + 1)
   src = lax.reduce_min(lax.select(hit, i, lax.full_like(i, n)), (nb + 1,))
   return pos, src, fits
 
@@ -967,7 +1019,7 @@ def _sylvester_pad_quasi(t: Array, src: Array, dummy: Array) -> Array:
                                                    tuple(range(nb))),
                     lax.full_like(src, 0, t.dtype))
   diag = lax.pad(diag, zero, [(0, 0, 0)] * nb + [(0, 0, size)])
-  return t + diag.reshape(*batch, size, size)
+  return t + _sylvester_reshape(diag, *batch, size, size)
 
 
 def _sylvester_quasi_triangular_solve(a: Array, b: Array, c: Array,
@@ -1027,8 +1079,9 @@ def _sylvester_diag(x: Array, offset: int) -> Array:
   start = offset if offset >= 0 else -offset * n
   length = n - abs(offset)
   if length <= 0:
-    return lax.full((*batch, 0), 0, x.dtype)
-  return slicing.slice_in_dim(x.reshape(*batch, n * n), start,
+    return lax.full((*batch, 0), 0, x.dtype,
+                    sharding=_sylvester_sharding(x, nb + 1))
+  return slicing.slice_in_dim(_sylvester_reshape(x, *batch, n * n), start,
                               start + (length - 1) * (n + 1) + 1, n + 1,
                               axis=nb)
 
@@ -1043,7 +1096,7 @@ def _sylvester_diagonal_entries(t: Array, offsets) -> list[Array]:
   nb = len(batch)
   w = n + 4
   flat = lax.pad(t, lax._zero(t), [(0, 0, 0)] * nb + [(2, 2, 0)] * 2)
-  flat = flat.reshape(*batch, w * w)
+  flat = _sylvester_reshape(flat, *batch, w * w)
   starts = [(r + 2) * w + c + 2 for r, c in offsets]
   return [slicing.slice_in_dim(flat, k, k + (n - 1) * (w + 1) + 1, w + 1,
                                axis=nb) for k in starts]
@@ -1071,8 +1124,8 @@ def _sylvester_quasi_mask(t: Array) -> Array:
   *batch, n, _ = t.shape
   nb = len(batch)
   shape = (*batch, n, n)
-  rows = lax.broadcasted_iota(np.int32, shape, nb)
-  cols = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  rows = _sylvester_iota(t, shape, nb)
+  cols = _sylvester_iota(t, shape, nb + 1)
   bump = lax.broadcast_in_dim(_sylvester_bumps(t), shape, (*range(nb), nb + 1))
   return (rows <= cols) | ((rows == cols + 1) & bump)
 
@@ -1224,8 +1277,8 @@ def _sylvester_dense_rotation(q: Array) -> Array:
   nb = q.ndim - 2
   n = q.shape[-1]
   shape = (*q.shape[:nb], n, n)
-  i = lax.broadcasted_iota(np.int32, shape, nb)
-  j = lax.broadcasted_iota(np.int32, shape, nb + 1)
+  i = _sylvester_iota(q, shape, nb)
+  j = _sylvester_iota(q, shape, nb + 1)
   lo, dg, up = (lax.broadcast_in_dim(
       slicing.index_in_dim(q, k, nb, keepdims=False), shape,
       (*range(nb), nb)) for k in range(3))
@@ -1366,13 +1419,27 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
                                  (*batch, m, n), (*range(nb), nb)) +
             lax.broadcast_in_dim(_sylvester_unstack(lam, 1, n, 1),
                                  (*batch, m, n), (*range(nb), nb + 1)))
-  fast = (lax.reduce_and(fits, tuple(range(nb))) &
-          ~lax.reduce_or(lax.abs(pivots) <= tol, tuple(range(nb + 2))))
-  return control_flow.cond(
-      fast,
-      lambda ab, c: _sylvester_quasi_triangular_solve(
+  # Whether each equation of the batch takes the real wavefront: its layout
+  # fits and it has no singular pivot.
+  fast = fits & ~lax.reduce_or(lax.abs(pivots) <= tol, (nb, nb + 1))
+  real_solve = lambda ab, c, layout_a, layout_b: (
+      _sylvester_quasi_triangular_solve(
           _sylvester_unstack(ab, 0, m, 2), _sylvester_unstack(ab, 1, n, 2), c,
-          layout_a, layout_b),
-      lambda ab, c: _sylvester_quasi_complex_solve(
-          ab, c, tol, terms, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
-      ab, c)
+          layout_a, layout_b))
+  complex_solve = lambda ab, c, *_: _sylvester_quasi_complex_solve(
+      ab, c, tol, terms, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS)
+  if nb == 0:
+    return control_flow.cond(fast, real_solve, complex_solve, ab, c,
+                             layout_a, layout_b)
+  # A batch takes both and selects per equation, as vmap does with a cond of
+  # a batched predicate: a singular equation leaves the solutions of the
+  # others as they are alone, and a batch split across devices needs no
+  # collective (one predicate for the whole batch compiled to all-reduces).
+  # The real solve of an equation whose layout does not fit is discarded;
+  # its row positions are clamped so that it reads within bounds.
+  clamp = lambda layout, size: (lax.min(layout[0], np.int32(size - 1)),
+                                layout[1])
+  fast = lax.broadcast_in_dim(fast, c.shape, tuple(range(nb)))
+  return lax.select(
+      fast, real_solve(ab, c, clamp(layout_a, size_a), clamp(layout_b, size_b)),
+      complex_solve(ab, c))

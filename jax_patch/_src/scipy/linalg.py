@@ -673,7 +673,10 @@ def _eigh_generalized(a: Array, b: Array, *, lower: bool, itype: int,
 def _eigh_generalized_reduce(itype: int, lower: bool, a: Array, b: Array
                              ) -> tuple[Array, Array, Array | None]:
   # Returns w, z and x = b z (None for type 1); see the comment above.
-  l = lax_linalg.cholesky(b, symmetrize_input=False)
+  # lax_linalg.cholesky(b, symmetrize_input=False), whose mask of the lower
+  # triangle JAX builds unsharded, which explicit sharding of the batch
+  # rejects; jnp.tril's is sharded as b.
+  l = jnp.tril(lax_linalg.cholesky_p.bind(b))
   solve = partial(lax_linalg.triangular_solve, l, lower=True)
   if itype == 1:
     c = solve(solve(a, left_side=True), left_side=False, transpose_a=True,
