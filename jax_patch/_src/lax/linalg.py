@@ -370,7 +370,8 @@ def _svd_complement_solve(s, r):
   # scale of the band, is max(s)).
   s = s.astype(r.dtype)
   # Batched (and sharded, under explicit sharding) as r.
-  zero = lax.full_like(r[..., 0], 0)
+  zero = lax.full((*r.shape[:-1], 1), 0, r.dtype,
+                  sharding=core.typeof(r).sharding)[..., 0]
   return sylvester_solve_p.bind(zero, s, r, rtol=_degeneracy_rtol(s.dtype))
 
 def _svd_degenerate_masks(s, m, n):
