@@ -397,3 +397,21 @@ def test_svd_null_space_rotations():
   with pytest.raises(GaugeDependenceError,
                      match="basis of the null-space complement"):
     jax.grad(full_u)(_with_singular_values([3., 2., 1.], (5, 3)))
+
+
+def test_nan_flags_matrix_function_through_eigh():
+  # V exp(Λ) V^T through eigh at a repeated eigenvalue: its first derivative
+  # needs the whole block V_D^T dA V_D, which the rule does not give (the
+  # README's Limits). Its eigenvalue cotangents differ within the cluster,
+  # so 'nan' flags it; a symmetric function of the eigenvalues, whose
+  # cotangents are equal there, stays finite.
+  a = _hermitian([1., 1., 2., 3., 3., 3.], np.float64)
+  weights = np.random.default_rng(1).standard_normal((6, 6))
+  def expm(x):
+    w, v = jnp.linalg.eigh(x)
+    return jnp.sum(weights * ((v * jnp.exp(w)) @ v.T))
+  trace_exp = lambda x: jnp.sum(jnp.exp(jnp.linalg.eigh(x)[0]))
+  assert np.all(np.isfinite(jax.grad(expm)(a)))  # 'ignore'
+  with jax_patch.linalg_gauge_check("nan"):
+    assert np.any(np.isnan(jax.grad(expm)(a)))
+    assert np.all(np.isfinite(jax.grad(trace_exp)(a)))
