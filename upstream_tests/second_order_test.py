@@ -176,7 +176,7 @@ class EighSecondOrderTest(jtu.JaxTestCase):
       loss = _projector_loss(2, weights.astype(np.float32))
       for got in _second_derivatives(loss, a.astype(np.float32),
                                      e.astype(np.float32)):
-        self.assertLess(abs(got - expected) / abs(expected), 1e-3)
+        self.assertLess(abs(float(got) - expected) / abs(expected), 1e-3)
 
 
 class SvdSecondOrderTest(jtu.JaxTestCase):
@@ -242,7 +242,7 @@ class SvdSecondOrderTest(jtu.JaxTestCase):
       loss = _weighted(_polar, weights.astype(np.float32))
       for got in _second_derivatives(loss, a.astype(np.float32),
                                      e.astype(np.float32)):
-        self.assertLess(abs(got - expected) / abs(expected), 1e-3)
+        self.assertLess(abs(float(got) - expected) / abs(expected), 1e-3)
 
 
 if __name__ == "__main__":
