@@ -78,7 +78,7 @@ def _eigh_solve(w, k):
   w = w.astype(k.dtype)
   return sylvester_solve_p.bind(-w, w, k, rtol=_degeneracy_rtol(w.dtype))
 
-def _non_hermitian(c, where, scale):
+def _gauge_non_hermitian(c, where, scale):
   # The entries of `where` at which |c - c^H| > sqrt(eps) scale: the gauge
   # checks' test of a cotangent (see _eigh_gauge_violations).
   eps = float(np.finfo(scale.dtype).eps)
@@ -132,7 +132,7 @@ def _gauge_check_fail(bad, first, advice, items, first_fmt, first_args):
   checkify.check(~lax.reduce_or(bad, axes=tuple(range(bad.ndim))),
                  f"{first} {first_fmt}. {advice}", *first_args)
 
-def _first_offending(mask, values):
+def _gauge_first_offending(mask, values):
   # For the staged message: the number of pairs i <= j that mask [..., k, k]
   # flags, and the first one's (i, j) with values[i] and values[j] (-1 if
   # none).
@@ -181,13 +181,13 @@ def _eigh_gauge_violations(w, ct_w, ct):
   vectors = lax.full_like(degenerate, False)
   if ct is not None:
     ct_scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
-    vectors = _non_hermitian(ct, degenerate | eye, ct_scale[..., None, None])
+    vectors = _gauge_non_hermitian(ct, degenerate | eye, ct_scale[..., None, None])
   values = lax.full_like(degenerate, False)
   if ct_w is not None:
-    values = _unequal(ct_w, degenerate)
+    values = _gauge_unequal(ct_w, degenerate)
   return vectors, values
 
-def _unequal(ct, where):
+def _gauge_unequal(ct, where):
   # The pairs (i, j) of `where` at which |ct_i - ct_j| > sqrt(eps) max |ct|.
   eps = float(np.finfo(ct.dtype).eps)
   scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 1,))[..., None, None]
@@ -230,7 +230,7 @@ def _eigh_gauge_check_transpose_rule(cts, w, w_dot, y, *, mode):
         lambda: _eigh_gauge_items(vectors, values, w),
         "{} pair(s) (i, j) of eigenvalues, the first ({}, {}): {} and {} "
         "(i = j: a complex phase)",
-        _first_offending(bad, w))
+        _gauge_first_offending(bad, w))
   return [None, cts[0] if ct_w is None else ct_w,
           cts[1] if ct is None else ct]
 
@@ -589,7 +589,7 @@ def _svd_gauge_violations(s, u, v, ct_s, ct_u, ct_v):
   complement = lax.full_like(s[..., 0], False, dtype=np.bool_)
   if ct_s is not None:
     eps = float(np.finfo(ct_s.dtype).eps)
-    pairs = _unequal(ct_s, diff)
+    pairs = _gauge_unequal(ct_s, diff)
     null = zero & (abs(ct_s) > float(np.sqrt(eps)) * lax.reduce_max(
         abs(ct_s), axes=(ct_s.ndim - 1,))[..., None])
   if ct_u is None:
@@ -598,12 +598,12 @@ def _svd_gauge_violations(s, u, v, ct_s, ct_u, ct_v):
   scale = lax.max(lax.reduce_max(abs(ct_u), axes=axes),
                   lax.reduce_max(abs(ct_v), axes=axes))[..., None, None]
   c_u, c_v = _T(u) @ ct_u, _T(v) @ ct_v
-  pairs = pairs | _non_hermitian(c_u[..., :k, :k] + c_v[..., :k, :k], diff,
+  pairs = pairs | _gauge_non_hermitian(c_u[..., :k, :k] + c_v[..., :k, :k], diff,
                                  scale)
   for x, c, ct, p in ((u, c_u, ct_u, p_u), (v, c_v, ct_v, p_v)):
     null_space = lax.concatenate(
         [zero, lax.full((*zero.shape[:-1], p - k), True)], zero.ndim - 1)
-    bad = _non_hermitian(c, null_space[..., :, None] & null_space[..., None, :],
+    bad = _gauge_non_hermitian(c, null_space[..., :, None] & null_space[..., None, :],
                          scale)
     pairs = pairs | bad[..., :k, :k]
     null = null | lax.reduce_or(bad[..., :k, k:], axes=(bad.ndim - 1,))
@@ -656,7 +656,7 @@ def _svd_gauge_check_transpose_rule(cts, s, u, v, *tangents, mode):
     # A zero singular value shows as the pair (i, i); the complement's basis
     # only in the count.
     flagged = pairs | (eye & null[..., None, :])
-    count, *first = _first_offending(flagged, s)
+    count, *first = _gauge_first_offending(flagged, s)
     _gauge_check_fail(
         flagged | complement[..., None, None], _SVD_GAUGE_ERROR,
         _SVD_GAUGE_ADVICE,
