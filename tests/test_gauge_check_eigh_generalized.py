@@ -29,12 +29,29 @@ from jax.scipy import linalg as jsp_linalg
 from jax._src import config
 from jax._src import test_util as jtu
 
+import jax_patch
+
 _spec = importlib.util.spec_from_file_location(
     "_eigh_generalized_cases", pathlib.Path(__file__).resolve().parent.parent
     / "upstream_tests" / "eigh_generalized_test.py")
 _cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_cases)
 _methane, _clusters = _cases._methane, _cases._clusters
+
+_was_installed = False
+
+
+def setUpModule():
+  # Run alone or first, nothing else has installed the patch.
+  global _was_installed
+  _was_installed = jax_patch.is_installed()
+  jax_patch.install()
+
+
+def tearDownModule():
+  if not _was_installed:
+    jax_patch.uninstall()
+
 
 float_types = jtu.dtypes.floating
 complex_types = jtu.dtypes.complex
