@@ -322,8 +322,11 @@ def add_imports(text: str, path: str, needed: list[tuple],
           n, (ast.Import, ast.ImportFrom)) and
                re.split(r"[. ]", _import_key(n))[0] ==
                re.split(r"[. ]", key)[0]]
+      if not group:  # The first import of its package: by overall order.
+        group = [n for n in mod.tree.body if isinstance(
+            n, (ast.Import, ast.ImportFrom)) and n.module != "__future__"]
       if not group:
-        raise SystemExit(f"error: {path} has no imports of {key} to join")
+        raise SystemExit(f"error: {path} has no imports to join")
       later = [n for n in group if order(_import_key(n)) > order(key)]
       at = later[0].lineno - 1 if later else group[-1].end_lineno
       lines.insert(at, stmt)
@@ -554,11 +557,7 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
     text = old
     for edit in edits:
       if isinstance(edit, stack.NewFile):
-        mod = package(edit.src)
-        text = "\n".join(mod.lines) + "\n"
-        text = re.sub(r"\bjax_patch\._src\b", "jax._src", text)
-        taken.update((edit.src, s) for _, s, _ in mod.spans)
-        taken.update((edit.src, "# " + h) for h in mod.headers)
+        text = new_file(edit.src, edit.names, taken)
         continue
       mod = Module(text, dst)
       if isinstance(edit, stack.Export):
@@ -596,6 +595,66 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
   if add_changelog(tree, description(pr)[2]):
     changed.append("CHANGELOG.md")
   return changed
+
+
+def new_file(src: str, names: tuple[str, ...] | None, taken: set) -> str:
+  """The text of package module src as a new upstream file (see NewFile)."""
+  mod = package(src)
+  if names is None:
+    keep = {s for _, s, _ in mod.spans}
+  else:
+    for name in names:
+      if not mod.find(name):
+        raise SystemExit(f"error: {src} defines no {name!r}")
+    keep = {s for n, s, _ in mod.spans if set(mod.names_of(n)) & set(names)}
+  imports = [(n, s, e) for n, s, e in mod.spans
+             if isinstance(n, (ast.Import, ast.ImportFrom))]
+  first = min([s for _, s, _ in imports] or [len(mod.lines)])
+  code = [l for n, s, e in mod.spans if s in keep
+          for l in mod.text(s, e)]
+  used = {node.id for node in ast.walk(ast.parse("\n".join(code)))
+          if isinstance(node, ast.Name)}
+  used |= {node.value.id for node in ast.walk(ast.parse("\n".join(code)))
+           if isinstance(node, ast.Attribute) and
+           isinstance(node.value, ast.Name)}
+  drop = set()  # Lines of unused imports, and of statements not kept.
+  lines = list(mod.lines)
+  for node, start, end in mod.spans:
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+      continue
+    if (node, start, end) in imports:
+      kept = [a for a in node.names
+              if names is None or (a.asname or a.name.split(".")[0]) in used]
+      if kept and len(kept) < len(node.names):  # Only the names used.
+        entries = ", ".join(a.name + (f" as {a.asname}" if a.asname else "")
+                            for a in kept)
+        stmt = f"from {node.module} import {entries}"
+        if len(stmt) > 80:
+          stmt = f"from {node.module} import (\n    {entries})"
+        lines[start:end] = [stmt] + [None] * (end - start - 1)
+      if kept:
+        continue
+    elif start in keep or start < first:
+      continue
+    drop.update(range(start, end))
+  # A header goes with the statements below it, up to the next header.
+  headers = sorted(mod.headers.items(), key=lambda h: h[1][0])
+  for i, (title, (start, end)) in enumerate(headers):
+    stop = headers[i + 1][1][0] if i + 1 < len(headers) else len(mod.lines)
+    if start >= first and not any(start < s < stop for s in keep):
+      drop.update(range(start, end))
+    elif start >= first or names is None:
+      taken.add((src, "# " + title))
+  last = max([e for _, s, e in imports if s not in drop] + [0])
+  head = [l for i, l in enumerate(lines[:last]) if i not in drop
+          and l is not None]
+  head = [l for i, l in enumerate(head)  # One blank line between groups.
+          if l.strip() or (i + 1 < len(head) and head[i + 1].strip())]
+  lines = head + [l for i, l in enumerate(lines) if i >= last
+                  and i not in drop and l is not None]
+  text = re.sub(r"\n{4,}", "\n\n\n", "\n".join(lines).strip("\n")) + "\n"
+  taken.update((src, s) for s in keep)
+  return re.sub(r"\bjax_patch\._src\b", "jax._src", text)
 
 
 def check_all_taken(taken: set) -> None:

@@ -91,7 +91,11 @@ class DocNote:
 
 @dataclasses.dataclass(frozen=True)
 class NewFile:
+  """The package module `src` as a new upstream file: all of it, or with
+  `names`, its preamble, the imports those statements use, the statements
+  and the `# Section` headers above them (later PRs Insert the rest)."""
   src: str
+  names: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,8 +132,17 @@ SYLVESTER = "jax_patch/_src/lax/sylvester.py"
 # have no upstream counterpart in JAX's linear algebra (CONTRIBUTING.md).
 def package_only(name: str) -> bool:
   """Whether a package statement's name is one that never goes upstream:
-  the gauge check's, all named for it."""
-  return "gauge" in name.lower()
+  the gauge check's, all named for it, and those of PACKAGE_ONLY."""
+  return "gauge" in name.lower() or name in PACKAGE_ONLY
+
+
+# Package statements that stay in the package, per upstream module; each
+# tuple says why in a comment.
+PACKAGE_ONLY_FUNM = ()
+PACKAGE_ONLY_SCIPY = ()
+PACKAGE_ONLY_SYLVESTER = ()
+PACKAGE_ONLY = frozenset(
+    PACKAGE_ONLY_FUNM + PACKAGE_ONLY_SCIPY + PACKAGE_ONLY_SYLVESTER)
 
 
 SYLVESTER_PRIMITIVE = (
@@ -213,7 +226,7 @@ STACK = (
                                  'mode=mode)', ''),)),
         ),
     }, tests=("svd_degenerate_test.py",)),
-    PR("04-second-order", {
+    PR("05-second-order", {
         "jax/_src/lax/linalg.py": (
             Insert(LAX, ("_internal_primitive",),
                    after="standard_linalg_primitive"),
@@ -232,7 +245,7 @@ STACK = (
             Replace(LAX, "_svd_tangents"),
         ),
     }, tests=("second_order_test.py",)),
-    PR("05-eigh-generalized", {
+    PR("06-eigh-generalized", {
         "jax/_src/scipy/linalg.py": (
             Replace(SCIPY, "_eigh"),
             Replace(SCIPY, "eigh", substitute=((
@@ -258,7 +271,7 @@ STACK = (
                        ""),)),
         ),
     }, tests=("eigh_generalized_test.py",)),
-    PR("06-hermitian-funm", {
+    PR("08-funm-hermitian", {
         "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
         "jax/lax/linalg.py": (
             Export("jax._src.lax.hermitian_funm", (
@@ -266,7 +279,7 @@ STACK = (
                 "powm_hermitian", "sqrtm_hermitian")),
         ),
     }, tests=("matfun_hermitian_test.py",)),
-    PR("07-sylvester-solve", {
+    PR("09-sylvester-solve", {
         "jax/_src/lax/sylvester.py": (NewFile(SYLVESTER),),
         "jax/lax/linalg.py": (
             Export("jax._src.lax.linalg", ("sylvester_solve_p",)),
@@ -274,7 +287,7 @@ STACK = (
                 "sylvester_solve", "triangular_sylvester_solve_p")),
         ),
     }, tests=("sylvester_solve_test.py",)),
-    PR("08-solve-sylvester", {
+    PR("12-solve-sylvester", {
         "jax/_src/scipy/linalg.py": (
             Delete("_solve_sylvester_triangular_scan"),
             Delete("_solve_sylvester_2d"),
