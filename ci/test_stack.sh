@@ -18,6 +18,9 @@
 # tests/linalg_test.py are committed into the clone of BASE first, for a BASE
 # without tests/ (an sdist); the clone's own tests/ win where it has them.
 #
+# STACK_ONLY="NN ..." (environment): run the tests of those PRs only; all
+# PRs are still applied.
+#
 # Every patch must apply with `git am` exactly (no fuzz, no 3-way merge).
 # Prints one line per run with its time; exits non-zero if a patch does not
 # apply, a test fails or a run collects no test. JAX_NUM_GENERATED_CASES
@@ -89,6 +92,9 @@ for i in "${!prs[@]}"; do
   mapfile -t own < <(git -C "$tree" diff --name-only --diff-filter=AM \
     "$before" HEAD -- 'tests/*_test.py')
   new_tests+=("${own[@]}")
+  if [[ -n "${STACK_ONLY:-}" && " $STACK_ONLY " != *" ${name%%-*} "* ]]; then
+    continue  # STACK_ONLY="03 04": test only the PRs with these numbers.
+  fi
   case "$mode" in
     own) run_tests "$name (own tests)" "${own[@]}" ;;
     each) run_tests "$name (JAX's + PRs 1..$((i + 1)))" \
