@@ -178,6 +178,28 @@ accurate at any splitting, and gives the eigenvectors of such clusters the
 derivative of their eigenspace's projector rather than their own.
 """
 
+SVD_GAUGE_CHECK_OFF = (('\n    if mode != "ignore":\n      ds, = '
+                        '_svd_gauge_check_p.bind(s, u, _H(vt), ds, '
+                        'mode=mode)', ''),)
+# PR 3's SVD rule keeps stock's NotImplementedError for full_matrices=True
+# on non-square input, whose JVP PR 4 adds.
+SVD_THIN_ONLY = (
+    ("  full_matrices = (compute_uv and full_matrices and\n"
+     "                   not core.definitely_equal(m, n))\n",
+     "  if compute_uv and full_matrices and not core.definitely_equal(m, n):\n"
+     "    raise NotImplementedError(\n"
+     "        \"Singular value decomposition JVP not implemented for full "
+     "matrices\")\n"),
+    ("a, full_matrices=full_matrices, compute_uv=True",
+     "a, full_matrices=False, compute_uv=True"),
+    ("    u1 = u[..., :n] if full_matrices else u\n"
+     "    ds, du, dv = _svd_tangents(a, a_dot, s, u1, v, phase=1)",
+     "    ds, du, dv = _svd_tangents(a, a_dot, s, u, v, phase=1)"),
+    ("    v1 = v[..., :m] if full_matrices else v\n"
+     "    ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, v1, u, phase=-1)",
+     "    ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, v, u, phase=-1)"),
+)
+
 STACK = (
     PR("01-eigh-jvp", {
         "jax/_src/numpy/linalg.py": (
@@ -220,12 +242,20 @@ STACK = (
                    without=("_svd_coupling(",)),
             Replace(LAX, "_svd_jvp_rule",
                     without=("mode = config.linalg_gauge_check",
-                             "ds, du, dv = _svd_gauge_check_p"),
-                    substitute=(('\n    if mode != "ignore":\n      ds, = '
-                                 '_svd_gauge_check_p.bind(s, u, _H(vt), ds, '
-                                 'mode=mode)', ''),)),
+                             "ds, du, dv = _svd_gauge_check_p",
+                             "_svd_complement_tangent"),
+                    substitute=SVD_GAUGE_CHECK_OFF + SVD_THIN_ONLY),
         ),
     }, tests=("svd_degenerate_test.py",)),
+    PR("04-svd-full-matrices", {
+        "jax/_src/lax/linalg.py": (
+            Insert(LAX, ("_svd_complement_tangent",), after="_svd_tangents"),
+            Replace(LAX, "_svd_jvp_rule",
+                    without=("mode = config.linalg_gauge_check",
+                             "ds, du, dv = _svd_gauge_check_p"),
+                    substitute=SVD_GAUGE_CHECK_OFF),
+        ),
+    }, tests=("svd_full_matrices_test.py",)),
     PR("05-second-order", {
         "jax/_src/lax/linalg.py": (
             Insert(LAX, ("_internal_primitive",),
@@ -237,9 +267,8 @@ STACK = (
                    before="_eigh_jvp_rule"),
             Replace(LAX, "_eigh_jvp_rule", without=("gauge",)),
             Insert(LAX, (
-                "_svd_degenerate_masks", "_svd_coupling_outputs",
-                "_svd_coupling_abstract_eval", "_svd_coupling_impl",
-                "_svd_coupling_tangent", "_svd_coupling_jvp_rule",
+                "_svd_degenerate_masks", "_svd_rotations_transpose",
+                "_svd_coupling_abstract_eval", "_svd_coupling_tangent", "_svd_coupling_jvp_rule",
                 "_svd_coupling_transpose_rule", "_svd_coupling_p",
                 "_svd_coupling"), before="_svd_jvp_rule"),
             Replace(LAX, "_svd_tangents"),

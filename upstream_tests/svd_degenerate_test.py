@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for the degenerate-aware SVD JVP (issues #2311, #8732, #508)."""
+"""Tests for the degenerate-aware SVD JVP (issues #2311, #8732)."""
 
 import contextlib
 import functools
@@ -378,51 +378,6 @@ class SvdDegenerateJvpTest(jtu.JaxTestCase):
                        (a,), (e,))[1]
     for t in tangents:
       self.assertTrue(np.all(np.isfinite(t)))
-
-  @jtu.sample_product(
-      case=[((5, 3), (3., 2., 1.)), ((3, 5), (3., 2., 1.)),
-            ((5, 3), (2., 2., 1.)), ((6, 4), (2., 1., 0., 0.))],
-      dtype=inexact_types,
-  )
-  def testFullMatrices(self, case, dtype):
-    # #508: no JVP for full_matrices=True on non-square input. The rule
-    # differentiates the complement too, exactly for losses that do not
-    # depend on its basis: here X diag(d) X^H for the full U or V, with d
-    # equal on each degenerate cluster, the zero singular values and the
-    # complement.
-    shape, s = case
-    rng = self.rng()
-    a = _with_singular_values(rng, s, shape, dtype)
-    e = _random(rng, shape, dtype)
-    p = max(shape)
-    d = np.concatenate([[1.5, -0.5, 0.25, 2.][:len(s)],
-                        np.full(p - len(s), 0.75)])
-    d[1] = d[0] if s[1] == s[0] else d[1]
-    d[np.flatnonzero(np.asarray(s) == 0)] = 0.75
-    d = d.astype(dtype)
-    weights = _random(rng, (p, p), dtype)
-    pick = lambda u, vh: u if shape[0] > shape[1] else jnp.conj(vh).mT
-    def loss(a):
-      u, _, vh = jnp.linalg.svd(a, full_matrices=True)
-      x = pick(u, vh)
-      return jnp.sum(jnp.real(weights * ((x * d[None, :]) @ jnp.conj(x).mT)))
-    def np_loss(a):
-      u, _, vh = np.linalg.svd(a, full_matrices=True)
-      x = u if shape[0] > shape[1] else vh.conj().T
-      return float(np.sum(np.real(weights * ((x * d) @ x.conj().T))))
-    fd = _central_difference(np_loss, a, e)
-    tol = _TOL[dtype]
-    _, forward = jax.jvp(loss, (a,), (e,))
-    self.assertAllClose(float(forward), fd, rtol=tol, atol=tol)
-    self.assertAllClose(_inner(jax.grad(loss)(a), e), fd, rtol=tol, atol=tol)
-    # The full U and V^H stay unitary to first order: X^H dX is
-    # skew-Hermitian.
-    _, (du, _, dvh) = jax.jvp(
-        functools.partial(jnp.linalg.svd, full_matrices=True), (a,), (e,))
-    u, _, vh = jnp.linalg.svd(a, full_matrices=True)
-    for x, dx in ((u, du), (jnp.conj(vh).mT, jnp.conj(dvh).mT)):
-      skew = _f64(jnp.conj(x).mT @ dx)
-      self.assertAllClose(skew, -skew.conj().T, rtol=tol, atol=tol)
 
   @jtu.sample_product(dtype=inexact_types)
   def testMixedBatchUnderJitVmapGrad(self, dtype):

@@ -403,49 +403,60 @@ def _svd_rotations(k, s, phase):
 
 def _svd_tangents(a, a_dot, s, u, v, *, phase):
   # The JVP of A = U S V^H for m >= n: returns ṡ, U̇ and V̇ (see
-  # _svd_jvp_rule). u may be the full [..., m, m] U (full_matrices). With
-  # phase = 1, V̇ has no phase part; with phase = -1, U̇ (for A^H = V S U^H).
+  # _svd_jvp_rule). With phase = 1, V̇ has no phase part; with phase = -1,
+  # U̇ (for A^H = V S U^H).
   m, n = u.shape[-2], v.shape[-1]
-  u1 = u[..., :n] if u.shape[-1] > n else u
   rotations = partial(_svd_rotations, s=s, phase=phase)
   av = a_dot @ v
-  k = _H(u1) @ av
+  k = _H(u) @ av
   ds = _extract_diagonal(k.real)
   omega_u, omega_v = rotations(k)
   c = None
   if m > n:
     c = _svd_complement_solve(s, av)
-    c = c - u1 @ (_H(u1) @ c)
-  omega_u, omega_v, c = _svd_coupling(a, u1, v, s, omega_u, omega_v, c,
+    c = c - u @ (_H(u) @ c)
+  omega_u, omega_v, c = _svd_coupling(a, u, v, s, omega_u, omega_v, c,
                                       phase=phase)
-  du = u1 @ omega_u
+  du = u @ omega_u
   dv = v @ omega_v
   if m > n:
     du = du + c
-    if u.shape[-1] > n:
-      # The complement U_2 = u[..., n:] turns with U: U̇_2 = -U Ω_21^H,
-      # Ω_21 = U_2^H C; its rotation within itself is a gauge, set to zero.
-      du = lax.concatenate([du, -u1 @ (_H(c) @ u[..., n:])], du.ndim - 1)
   return ds, du, dv
 
+def _svd_complement_tangent(x, dx):
+  # For the full [..., p, p] U (or V) of full_matrices, whose first k
+  # columns X_1 have the tangent dx: the complement X_2 turns with X_1,
+  # X^H X = I gives X_1^H Ẋ_2 = -Ẋ_1^H X_2, and its rotation within itself
+  # is a gauge, set to zero: Ẋ_2 = -X_1 Ẋ_1^H X_2.
+  k = dx.shape[-1]
+  x1, x2 = x[..., :k], x[..., k:]
+  return lax.concatenate([dx, -x1 @ (_H(dx) @ x2)], dx.ndim - 1)
 
-def _svd_coupling_outputs(ys, transpose):
-  # Which operands the outputs take their shapes from: (Ω_U, Ω_V[, C]) ->
-  # (δK[, δ(ȦV)]), and its transpose (δK[, δ(ȦV)]) -> (Ω_U, Ω_V[, C]).
-  return (ys[0], ys[0], *ys[1:]) if transpose else (ys[0], *ys[2:])
 
-def _svd_coupling_abstract_eval(a, u, v, s, *ys, transpose):
-  return list(_svd_coupling_outputs(ys, transpose))
+def _svd_rotations_transpose(ct_u, ct_v, s, phase):
+  # The transpose of (Ω_U, Ω_V) = _svd_rotations(k) under JAX's pairing
+  # (sum(ct * x), conj transposing to conj): S⁻ and S⁺ are elementwise, so
+  # their own transposes, and taking the Hermitian (skew-Hermitian) part is
+  # its own transpose.
+  ct_x, ct_y = ct_u + ct_v, ct_u - ct_v
+  if dtypes.issubdtype(ct_u.dtype, np.complexfloating):
+    n = ct_u.shape[-1]
+    eye = _broadcast_to(lax._eye(np.bool_, (n, n)), ct_u.shape)
+    ct_y = ct_y + lax.select(eye, phase * ct_x, lax.full_like(ct_x, 0))
+  x, y = _svd_solve(s, ct_x, ct_y)
+  return (x + _H(x)) / 2 + (y - _H(y)) / 2
 
-def _svd_coupling_impl(a, u, v, s, *ys, transpose):
-  return [lax.full_like(y, 0) for y in _svd_coupling_outputs(ys, transpose)]
+def _svd_coupling_abstract_eval(a, u, v, s, *ys, **_):
+  return list(ys)
 
 @config.default_matmul_precision("float32")
-def _svd_coupling_tangent(a_dot, u, v, s, ys, *, transpose):
-  # The tangent of the coupling: with Ṅ and Ṙ the parts of U^H Ȧ V and
-  # (I - U U^H) Ȧ V in the degenerate blocks,
+def _svd_coupling_tangent(a_dot, u, v, s, ys, *, transpose, phase):
+  # The tangent of the coupling in the direction Ȧ. With Ṅ and Ṙ the parts
+  # of U^H Ȧ V and (I - U U^H) Ȧ V in the degenerate blocks,
   #   δK = Ṅ Ω_V - Ω_U Ṅ + C^H Ṙ,  δ(ȦV) = Ṙ Ω_V - C Ṅ,
-  # or its transpose (under JAX's pairing Re sum(ct * x)).
+  # solved as K and ȦV are: (δΩ_U, δΩ_V) = _svd_rotations(δK) and
+  # δC = _svd_complement_solve(δ(ȦV)); or the transpose of that map (under
+  # JAX's pairing sum(ct * x)).
   m, n = u.shape[-2], v.shape[-1]
   diff, plus, zero = _svd_degenerate_masks(s, m, n)
   av = a_dot @ v
@@ -462,38 +473,45 @@ def _svd_coupling_tangent(a_dot, u, v, s, ys, *, transpose):
     omega_u, omega_v, *c = ys
     dk = n_dot @ omega_v - omega_u @ n_dot
     if r_dot is None:
-      return [dk]
+      return [*_svd_rotations(dk, s, phase)]
     c, = c
-    return [dk + _H(c) @ r_dot, r_dot @ omega_v - c @ n_dot]
-  ct_k, *ct_av = ys
+    return [*_svd_rotations(dk + _H(c) @ r_dot, s, phase),
+            _svd_complement_solve(s, r_dot @ omega_v - c @ n_dot)]
+  ct_k = _svd_rotations_transpose(ys[0], ys[1], s, phase)
   ct_omega_u, ct_omega_v = -ct_k @ _T(n_dot), _T(n_dot) @ ct_k
   if r_dot is None:
     return [ct_omega_u, ct_omega_v]
-  ct_av, = ct_av
+  ct_av = _svd_complement_solve(s, ys[2])
   return [ct_omega_u, ct_omega_v + _T(r_dot) @ ct_av,
           r_dot.conj() @ _H(ct_k) - ct_av @ _T(n_dot)]
 
-def _svd_coupling_jvp_rule(primals, tangents, *, transpose):
+def _svd_coupling_jvp_rule(primals, tangents, **params):
   a, u, v, s, *ys = primals
   a_dot, _, _, _, *ys_dot = tangents
-  out = _svd_coupling_p.bind(*primals, transpose=transpose)
+  # Tangents of u, v and s only enter through terms proportional to N, which
+  # is zero at the primal point.
+  out = _svd_coupling_p.bind(*primals, **params)
   out_dot = []
   if any(type(t) is not ad_util.Zero for t in ys_dot):
     out_dot.append(_svd_coupling_p.bind(
-        a, u, v, s, *map(ad.instantiate_zeros, ys_dot), transpose=transpose))
+        a, u, v, s, *map(ad.instantiate_zeros, ys_dot), **params))
   if type(a_dot) is not ad_util.Zero:
-    out_dot.append(_svd_coupling_tangent(a_dot, u, v, s, ys,
-                                         transpose=transpose))
-  if not out_dot:  # Only tangents of u, v and s, which N does not depend on.
+    out_dot.append(_svd_coupling_tangent(a_dot, u, v, s, ys, **params))
+  if not out_dot:
     return out, [ad_util.Zero.from_primal_value(x) for x in out]
   return out, [sum(x) for x in zip(*out_dot)]
 
-def _svd_coupling_transpose_rule(cts, a, u, v, s, *ys, transpose):
-  assert all(map(ad.is_undefined_primal, ys))
+def _svd_coupling_transpose_rule(cts, a, u, v, s, *ys, transpose, phase):
+  # An operand that is not an undefined primal is a tangent instantiated as
+  # zeros (see the JVP rule): it gets no cotangent.
+  linear = [ad.is_undefined_primal(y) for y in ys]
   if all(type(ct) is ad_util.Zero for ct in cts):
-    return [None] * 4 + [ad_util.Zero(y.aval) for y in ys]
-  return [None] * 4 + _svd_coupling_p.bind(
-      a, u, v, s, *map(ad.instantiate_zeros, cts), transpose=not transpose)
+    return [None] * 4 + [ad_util.Zero(y.aval) if l else None
+                         for y, l in zip(ys, linear)]
+  out = _svd_coupling_p.bind(
+      a, u, v, s, *map(ad.instantiate_zeros, cts), transpose=not transpose,
+      phase=phase)
+  return [None] * 4 + [x if l else None for x, l in zip(out, linear)]
 
 # Degenerate perturbation theory for the SVD, to second order (compare
 # _eigh_coupling_p). Near a point with degenerate clusters, A = U_f M V^H
@@ -504,31 +522,27 @@ def _svd_coupling_transpose_rule(cts, a, u, v, s, *ys, transpose):
 # U_f^H Ȧ V = Ω_f M + Ṁ - M Ω_V change, to first order in N, the K and
 # (I - U U^H) Ȧ V that the rule solves with by
 #   δK = N Ω_V - Ω_U N + C^H R,  δ(ȦV) = R Ω_V - C N,
-# where C = U_2 Ω_21 is the complement term and R = U_2 N_2. This
-# primitive's value is zero, so it costs nothing to first order; its
-# tangent, with N's tangent Ṅ (K's off-diagonal Hermitian part on pairs of
-# equal singular values, and its skew-Hermitian part on pairs of zero ones)
-# and Ṙ ((I - U U^H) Ȧ V on the columns of zero singular values), makes
-# second derivatives of cluster-invariant losses (the polar factor,
-# projectors onto singular subspaces at a gap) exact under perturbations
-# that split a cluster. It is linear in (Ω_U, Ω_V, C); its transpose is the
-# transposed map (transpose=True).
+# where C = U_2 Ω_21 is the complement term and R = U_2 N_2, and so
+# (Ω_U, Ω_V, C) by the solves of δK and δ(ȦV). This primitive maps
+# (Ω_U, Ω_V, C) to themselves plus that correction, which is zero at the
+# primal point: its value is the identity, and costs nothing to first
+# order. Its tangent, with N's tangent Ṅ (K's off-diagonal Hermitian part
+# on pairs of equal singular values, and its skew-Hermitian part on pairs
+# of zero ones) and Ṙ ((I - U U^H) Ȧ V on the columns of zero singular
+# values), makes second derivatives of cluster-invariant losses (the polar
+# factor, projectors onto singular subspaces at a gap) exact under
+# perturbations that split a cluster. It is linear in (Ω_U, Ω_V, C); its
+# transpose is transpose=True.
 _svd_coupling_p = _internal_primitive(
-    "svd_degenerate_coupling", _svd_coupling_impl,
+    "svd_degenerate_coupling", lambda a, u, v, s, *ys, **_: list(ys),
     _svd_coupling_abstract_eval, _svd_coupling_jvp_rule,
     _svd_coupling_transpose_rule, multiple_results=True)
 
 def _svd_coupling(a, u, v, s, omega_u, omega_v, c, *, phase):
-  # Ω_U, Ω_V and C (None for m <= n) with the second-order terms of
-  # _svd_coupling_p added: their values are zero.
-  if c is None:
-    dk, = _svd_coupling_p.bind(a, u, v, s, omega_u, omega_v, transpose=False)
-  else:
-    dk, dav = _svd_coupling_p.bind(a, u, v, s, omega_u, omega_v, c,
-                                   transpose=False)
-    c = c + _svd_complement_solve(s, dav)
-  domega_u, domega_v = _svd_rotations(dk, s, phase)
-  return omega_u + domega_u, omega_v + domega_v, c
+  # _svd_coupling_p on Ω_U, Ω_V and C (None for m <= n).
+  ys = (omega_u, omega_v) if c is None else (omega_u, omega_v, c)
+  out = _svd_coupling_p.bind(a, u, v, s, *ys, transpose=False, phase=phase)
+  return (*out, None) if c is None else tuple(out)
 
 
 
@@ -752,12 +766,18 @@ def _svd_jvp_rule(
   # rule linear in Ȧ gives its off-diagonal Hermitian part (write these
   # with projectors, P_U A P_V, or use jnp.linalg.pinv). The rule is linear
   # in Ȧ, so reverse mode is its transpose.
+  v = _H(vt)
   if m >= n:
-    ds, du, dv = _svd_tangents(a, a_dot, s, u, _H(vt), phase=1)
+    u1 = u[..., :n] if full_matrices else u
+    ds, du, dv = _svd_tangents(a, a_dot, s, u1, v, phase=1)
   else:
-    ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, _H(vt), u, phase=-1)
+    v1 = v[..., :m] if full_matrices else v
+    ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, v1, u, phase=-1)
+  if full_matrices:
+    du, dv = ((_svd_complement_tangent(u, du), dv) if m > n else
+              (du, _svd_complement_tangent(v, dv)))
   if mode != "ignore":
-    ds, du, dv = _svd_gauge_check_p.bind(s, u, _H(vt), ds, du, dv, mode=mode)
+    ds, du, dv = _svd_gauge_check_p.bind(s, u, v, ds, du, dv, mode=mode)
   return (s, u, vt), (ds, du, _H(dv))
 
 
