@@ -200,6 +200,15 @@ SVD_THIN_ONLY = (
      "    ds, dv, du = _svd_tangents(_H(a), _H(a_dot), s, v, u, phase=-1)"),
 )
 
+# PR 06's eigh(a, b) is the plain composition, differentiated by JAX; the
+# rule (PR 07) is _eigh_generalized_core, and only it needs x for type 2.
+EIGH_GENERALIZED_PLAIN = (
+    ("_eigh_generalized_core(", "_eigh_generalized_reduce("),
+    ("x = L u = b z (v for\n  # type 3; None for type 1)",
+     "x = L u (v for type\n  # 3; None otherwise)"),
+    ("None if itype == 1 else _dot(l, u)", "_dot(l, u) if itype == 3 else None"),
+)
+
 STACK = (
     PR("01-eigh-jvp", {
         "jax/_src/numpy/linalg.py": (
@@ -281,17 +290,29 @@ STACK = (
                 " Other\n  losses get the derivative for one choice of basis, which the option\n"
                 "  ``jax_linalg_gauge_check`` can report.",
                 " Other\n  losses get the derivative for one choice of basis."),)),
+            # The plain composition: JAX differentiates Cholesky, the
+            # triangular solves and eigh; PR 07 adds the rule.
             Insert(SCIPY, (
-                "_dot", "_to_eigenbasis", "_check_eigh_inputs",
-                "_check_eigh_subset", "_eigh_generalized",
-                "_eigh_generalized_reduce", "_eigh_generalized_core",
-                "_eigh_generalized_jvp", "_eigh_generalized_coupling_impl",
+                "_dot", "_check_eigh_inputs", "_check_eigh_subset",
+                "_eigh_generalized", "_eigh_generalized_reduce"),
+                   after="eigh", section="Generalized Hermitian eigenproblem",
+                   substitute=EIGH_GENERALIZED_PLAIN),
+        ),
+    }, tests=("eigh_generalized_test.py",)),
+    PR("07-eigh-generalized-rule", {
+        "jax/_src/scipy/linalg.py": (
+            Insert(SCIPY, ("_to_eigenbasis",), after="_dot"),
+            Replace(SCIPY, "_eigh_generalized"),
+            Replace(SCIPY, "_eigh_generalized_reduce"),
+            Insert(SCIPY, (
+                "_eigh_generalized_core", "_eigh_generalized_jvp",
+                "_eigh_generalized_coupling_impl",
                 "_eigh_generalized_coupling_tangent",
                 "_eigh_generalized_coupling_jvp_rule",
                 "_eigh_generalized_coupling_transpose_rule",
                 "_eigh_generalized_coupling_p"),
-                   after="eigh", section="Generalized Hermitian eigenproblem",
-                   without=("gauge",), substitute=((
+                   after="_eigh_generalized_reduce", without=("gauge",),
+                   substitute=((
                        "#\n# The gauge check of eigh's rule "
                        "(jax_linalg_gauge_check) inspects the\n"
                        "# cotangent of Y: rotations z_D -> z_D Q of a cluster "
@@ -299,7 +320,7 @@ STACK = (
                        "# that cotangent is conj(v^H dL/dv), as for eigh.\n",
                        ""),)),
         ),
-    }, tests=("eigh_generalized_test.py",)),
+    }, tests=("eigh_generalized_rule_test.py",)),
     PR("08-funm-hermitian", {
         "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
         "jax/lax/linalg.py": (

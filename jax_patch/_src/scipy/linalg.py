@@ -530,7 +530,7 @@ def _real_if(x: Array, dtype) -> Array:
 
 # Generalized Hermitian eigenproblem
 #
-# Values. With b = L L^H (Cholesky), each type, a v = w b v (1),
+# With b = L L^H (Cholesky), each type, a v = w b v (1),
 # a b v = w v (2) and b a v = w v (3), is a standard Hermitian problem
 # C u = w u, as in LAPACK's ?sygst/?hegst and ?sygvd:
 #
@@ -538,63 +538,18 @@ def _real_if(x: Array, dtype) -> Array:
 #   type 2:  C = L^H a L,          v = L^{-H} u,  v^H b v = I,
 #   type 3:  C = L^H a L,          v = L u,       v^H b^{-1} v = I.
 #
-# Derivatives (' is a tangent). All three types are the type-1 problem
-# a1 z = b z W, z^H b z = I, for a1 = a (type 1) or a1 = b a b (types 2
-# and 3, with z = L^{-H} u and a b z = z W); type 3's v is x = b z = L u.
-# With z' = z Y, K_b = z^H b' z and
-#
-#   G = z^H a1' z - K_b W = z^H a' z - K_b W       (type 1)
-#                         = x^H a' x + W K_b       (types 2, 3),
-#
-# differentiating gives w' = Re diag(G), Y + Y^H = -K_b and
-# Y_ij = G_ij / (w_j - w_i) for w_i != w_j; x' = b' z + b z Y = x (Y + K_b),
-# since x^{-1} = z^H. Pairs that eigh's rule treats as degenerate
-# (_eigh_degenerate_mask, relative to the spread of w) and the diagonal get
-# Y = -K_b / 2: the Hermitian part that the normalization fixes and no
-# anti-Hermitian, gauge, part. This is the derivative of the b-metric
-# projectors z_D z_D^H onto degenerate eigenspaces D, and of every loss that
-# depends on z only through them, as eigh's rule is for eigh (issue #669;
-# the same pairs, so the same error bound at near-degeneracy).
-#
-# Second order. Degenerate perturbation theory (as for _eigh_coupling_p):
-# let M = W + N be the cluster-block-diagonal part of z^H a1 z. Then
-# M Y - Y M = K_b M - K_a1 off the clusters and d(tr M_DD) =
-# tr(K_a1 - K_b M)_DD. So G gains -K_b N (type 1) or, as z^H a1' z holds
-# K_b M + M K_b for a1 = b a b, +N K_b (types 2, 3), and Y gains
-# F o (that + N Y - Y N), F the masked 1 / (w_j - w_i). N vanishes at the
-# primal point, but
-# its tangent, N' = (z^H a1 z)' on degenerate pairs, does not: the
-# generalized coupling below has value 0 and, using K_b = -(Y + Y^H), the
-# tangent N' Y + Y^H N' (type 1) or -(Y N' + N' Y^H) (types 2, 3). It
-# makes second derivatives of the losses above, and of eigenvalue sums over
-# whole clusters, exact; it costs nothing to first order.
-#
-# The gauge check of eigh's rule (jax_linalg_gauge_check) inspects the
-# cotangent of Y: rotations z_D -> z_D Q of a cluster rotate v alike, and
-# that cotangent is conj(v^H dL/dv), as for eigh.
-#
-# Why a rule of its own rather than the derivatives of Cholesky, triangular
-# solves and eigh through the reduction above, which are exact too (the
-# b-metric projectors are smooth functions of L and of the projectors of C)
-# and need no code: measured (float64 and complex128, n = 8, b of
-# condition number 30, a threefold cluster split by 0 to 1e-3 of the
-# spread, 20 problems each) the two are equally accurate: first
-# derivatives of density matrices and cluster eigenvalue sums to <= 6e-15
-# relative for splittings up to 1e-8, <= 2e-8 just above the threshold
-# (3e-8); second derivatives, in all four compositions of forward and
-# reverse mode, to the 4e-11 (float64) and 3e-10 (complex128) of the
-# central-difference oracle for splittings up to 1e-9 (without the coupling
-# term: 140% and 570% off). The composition's gradient, though, transposes
-# the rules of Cholesky and of three triangular solves: jit(grad) of a
-# density matrix costs 1.9-2.7x a plain eigh gradient, against 1.3-1.5x
-# for this rule, whose backward pass is five products with z
-# (float64, n = 64, 256 and 1024, CPU).
+# The derivatives in a and b are those of these steps. They are exact at
+# repeated eigenvalues for the losses for which eigh's are (issue #669):
+# those that depend on the eigenvectors of a repeated eigenvalue only
+# through the projector onto their space in the metric of the problem,
+# L^{-H} u_D u_D^H L^{-1} or L u_D u_D^H L^H, a smooth function of L and of
+# the projector u_D u_D^H of C.
 
 _dot = partial(jnp.matmul, precision=lax.Precision.HIGHEST)
 
 
 def _to_eigenbasis(v: Array, x: Array) -> Array:
-  return _dot(_dot(_H(v), x), v)
+  return _dot(_dot(lax_linalg._H(v), x), v)
 
 
 def _check_eigh_inputs(a: ArrayLike, b: ArrayLike | None
@@ -641,8 +596,7 @@ def _check_eigh_subset(subset_by_index: Any, n: int
   return lo, hi
 
 
-@partial(jit, static_argnames=("lower", "eigvals_only", "subset_by_index",
-                               "type"))
+@jit(static_argnames=("lower", "eigvals_only", "subset_by_index", "type"))
 def _eigh(a: Array, b: Array | None, lower: bool, eigvals_only: bool,
           subset_by_index: tuple[int, int] | None, type: int
           ) -> Array | tuple[Array, Array]:
@@ -672,7 +626,8 @@ def _eigh_generalized(a: Array, b: Array, *, lower: bool, itype: int,
 
 def _eigh_generalized_reduce(itype: int, lower: bool, a: Array, b: Array
                              ) -> tuple[Array, Array, Array | None]:
-  # Returns w, z and x = b z (None for type 1); see the comment above.
+  # Returns w, z = L^{-H} u (v for types 1 and 2) and x = L u = b z (v for
+  # type 3; None for type 1).
   # lax_linalg.cholesky(b, symmetrize_input=False), whose mask of the lower
   # triangle JAX builds unsharded, which explicit sharding of the batch
   # rejects; jnp.tril's is sharded as b.
@@ -682,12 +637,61 @@ def _eigh_generalized_reduce(itype: int, lower: bool, a: Array, b: Array
     c = solve(solve(a, left_side=True), left_side=False, transpose_a=True,
               conjugate_a=True)
   else:
-    c = _dot(_dot(_H(l), a), l)
+    c = _dot(_dot(lax_linalg._H(l), a), l)
   u, w = lax_linalg.eigh(c, lower=lower)
   z = solve(u, left_side=True, transpose_a=True, conjugate_a=True)
   return w, z, None if itype == 1 else _dot(l, u)
 
 
+# The derivatives of these steps, as a rule of their own (' is a tangent).
+# All three types are the type-1 problem a1 z = b z W, z^H b z = I, for
+# a1 = a (type 1) or a1 = b a b (types 2 and 3, with z = L^{-H} u and
+# a b z = z W); type 3's v is x = b z = L u. With z' = z Y, K_b = z^H b' z
+# and
+#
+#   G = z^H a1' z - K_b W = z^H a' z - K_b W       (type 1)
+#                         = x^H a' x + W K_b       (types 2, 3),
+#
+# differentiating gives w' = Re diag(G), Y + Y^H = -K_b and
+# Y_ij = G_ij / (w_j - w_i) for w_i != w_j; x' = b' z + b z Y = x (Y + K_b),
+# since x^{-1} = z^H. Pairs that eigh's rule treats as degenerate
+# (_eigh_degenerate_mask, relative to the spread of w) and the diagonal get
+# Y = -K_b / 2: the Hermitian part that the normalization fixes and no
+# anti-Hermitian, gauge, part. This is the derivative of the b-metric
+# projectors z_D z_D^H onto degenerate eigenspaces D, and of every loss that
+# depends on z only through them, as eigh's rule is for eigh (issue #669;
+# the same pairs, so the same error bound at near-degeneracy).
+#
+# Second order. Degenerate perturbation theory (as for _eigh_coupling_p):
+# let M = W + N be the cluster-block-diagonal part of z^H a1 z. Then
+# M Y - Y M = K_b M - K_a1 off the clusters and d(tr M_DD) =
+# tr(K_a1 - K_b M)_DD. So G gains -K_b N (type 1) or, as z^H a1' z holds
+# K_b M + M K_b for a1 = b a b, +N K_b (types 2, 3), and Y gains
+# F o (that + N Y - Y N), F the masked 1 / (w_j - w_i). N vanishes at the
+# primal point, but its tangent, N' = (z^H a1 z)' on degenerate pairs, does
+# not: the generalized coupling below has value 0 and, using
+# K_b = -(Y + Y^H), the tangent N' Y + Y^H N' (type 1) or
+# -(Y N' + N' Y^H) (types 2, 3). It
+# makes second derivatives of the losses above, and of eigenvalue sums over
+# whole clusters, exact; it costs nothing to first order.
+#
+# The gauge check of eigh's rule (jax_linalg_gauge_check) inspects the
+# cotangent of Y: rotations z_D -> z_D Q of a cluster rotate v alike, and
+# that cotangent is conj(v^H dL/dv), as for eigh.
+#
+# Why a rule: JAX's derivatives of the steps are as accurate (measured:
+# float64 and complex128, n = 8, b of condition number 30, a threefold
+# cluster split by 0 to 1e-3 of the spread, 20 problems each; first
+# derivatives of density matrices and cluster eigenvalue sums to <= 6e-15
+# relative for splittings up to 1e-8, <= 2e-8 just above the threshold
+# (3e-8); second derivatives, in all four compositions of forward and
+# reverse mode, to the 4e-11 (float64) and 3e-10 (complex128) of the
+# central-difference oracle for splittings up to 1e-9; without the coupling
+# term this rule's are 140% and 570% off), but they transpose the rules of
+# Cholesky and of three triangular solves, where this rule's backward pass
+# is five products with z: jit(grad) of a density matrix takes 0.45-0.9x
+# (median 0.65x) the time of the steps' (benchmarks/eigh_generalized_grad.py:
+# types 1-3, float64, n = 64 to 512, one CPU core).
 @partial(custom_jvp, nondiff_argnums=(0, 1))
 def _eigh_generalized_core(itype: int, lower: bool, a: Array, b: Array
                            ) -> tuple[Array, Array, Array | None]:
@@ -742,11 +746,12 @@ def _eigh_generalized_coupling_tangent(m_dot, w, y, *, left, transpose):
   n_dot = lax.select(jnp.broadcast_to(degenerate, m_dot.shape), m_dot,
                      lax.full_like(m_dot, 0))
   if transpose:
-    y = y + _H(y)
-    return _dot(_T(n_dot), y) if left else -_dot(y, _T(n_dot))
+    y = y + lax_linalg._H(y)
+    n_dot = lax_linalg._T(n_dot)
+    return _dot(n_dot, y) if left else -_dot(y, n_dot)
   if left:
-    return _dot(n_dot, y) + _dot(_H(y), n_dot)
-  return -(_dot(y, n_dot) + _dot(n_dot, _H(y)))
+    return _dot(n_dot, y) + _dot(lax_linalg._H(y), n_dot)
+  return -(_dot(y, n_dot) + _dot(n_dot, lax_linalg._H(y)))
 
 
 def _eigh_generalized_coupling_jvp_rule(primals, tangents, **params):
