@@ -207,8 +207,8 @@ _SYLVESTER_TOLERANCES_DOC = r"""
 _RTOL_BROADENING = "rtol=rtol, broadening=broadening)"
 SOLVE_SYLVESTER_HELPERS = dict(without=_SYLVESTER_EXTRAS, substitute=(
     ('("schur", "eigh", "eigen")', '("schur", "eigen")'),
-    ("transpose: bool, rtol: float | None = None,\n" + " " * 30
-     + "broadening: float | None = None) -> Array:",
+    ("transpose: bool, rtol: float | None,\n" + " " * 30
+     + "broadening: float | None) -> Array:",
      "transpose: bool) -> Array:"),
     ("if quasi and (broadening is not None or\n" + " " * 16
      + "dtypes.issubdtype(c.dtype, np.complexfloating)):\n"
@@ -220,8 +220,9 @@ SOLVE_SYLVESTER_HELPERS = dict(without=_SYLVESTER_EXTRAS, substitute=(
     (",\n" + " " * 8 + _RTOL_BROADENING, ")"),
     ("scale, " + _RTOL_BROADENING, "scale, rtol=None, broadening=None)"),
     ('"method", "rtol", "broadening"', '"method"'),
-    ("method: str,\n" + " " * 21 + "rtol: float | None = None,\n" + " " * 21
-     + "broadening: float | None = None) -> Array:", "method: str) -> Array:"),
+    ("method: str,\n" + " " * 21
+     + "rtol: float | None, broadening: float | None) -> Array:",
+     "method: str) -> Array:"),
     (",\n" + " " * 32 + _RTOL_BROADENING, ")")))
 SOLVE_SYLVESTER = dict(substitute=(
     ('"schur", tol: ArrayLike | None = 1e-8,\n' + " " * 20

@@ -325,8 +325,8 @@ def _sylvester_factor(a: Array, b: Array, method: str) -> SylvesterFactors:
 
 
 def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
-                              transpose: bool, rtol: float | None = None,
-                              broadening: float | None = None) -> Array:
+                              transpose: bool, rtol: float | None,
+                              broadening: float | None) -> Array:
   # A = Z_A T_A Z_A^{-1} and B = Z_B T_B Z_B^{-1}. Then A X + X B = C is
   # T_A Y + Y T_B = Z_A^{-1} C Z_B with X = Z_A Y Z_B^{-1}, and the transposed
   # equation A^T X + X B^T = C is T_A^T Y + Y T_B^T = Z_A^T C Z_B^{-T} with
@@ -376,8 +376,7 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
 @partial(jit, static_argnames=("batch", "method", "rtol", "broadening"))
 def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
                      batch: tuple[int, ...], method: str,
-                     rtol: float | None = None,
-                     broadening: float | None = None) -> Array:
+                     rtol: float | None, broadening: float | None) -> Array:
   A, B, C = promote_dtypes_inexact(A, B, C)
   A, B, C = (jnp.broadcast_to(x, batch + x.shape[-2:]) for x in (A, B, C))
   if C.size == 0:
