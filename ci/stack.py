@@ -139,7 +139,11 @@ def package_only(name: str) -> bool:
 # Package statements that stay in the package, per upstream module; each
 # tuple says why in a comment.
 PACKAGE_ONLY_FUNM = ()
-PACKAGE_ONLY_SCIPY = ()
+# jax.scipy.linalg keeps SciPy's names and solve_sylvester its stock
+# keywords: the package's method="eigh", rtol and broadening, and its guess
+# of the platform a Schur solve would run on, stay in the package.
+PACKAGE_ONLY_SCIPY = ("_sylvester_platform", "_not_differentiable",
+                      "_not_differentiable_jvp")
 PACKAGE_ONLY_SYLVESTER = ()
 PACKAGE_ONLY = frozenset(
     PACKAGE_ONLY_FUNM + PACKAGE_ONLY_SCIPY + PACKAGE_ONLY_SYLVESTER)
@@ -208,6 +212,57 @@ EIGH_GENERALIZED_PLAIN = (
      "x = L u (v for type\n  # 3; None otherwise)"),
     ("None if itype == 1 else _dot(l, u)", "_dot(l, u) if itype == 3 else None"),
 )
+
+# solve_sylvester upstream: SciPy's function with its stock keywords (method
+# "schur" or "eigen", tol). The package's method="eigh", rtol and broadening,
+# and the statements that serve only them, are left out.
+_SYLVESTER_EXTRAS = ('method == "eigh"', "_sylvester_platform",
+                     "_not_differentiable(")
+_SYLVESTER_EXTRAS_DOC = r"""
+      ``"eigh"``: Hermitian ``A`` and ``B`` (their Hermitian parts
+      :math:`(A + A^H)/2` and :math:`(B + B^H)/2` are used), on every
+      platform. ``"schur"`` raises ``ValueError`` where the solve would run
+      on a platform other than the CPU: place it on the CPU with
+      :func:`jax.default_device` or CPU inputs."""
+_SYLVESTER_TOLERANCES_DOC = r"""
+    rtol: relative tolerance below which a pivot :math:`\lambda_i(A) +
+      \lambda_j(B)` counts as zero, relative to :math:`\max|T_A| +
+      \max|T_B|`; defaults to :math:`\max(m, n)\,\varepsilon`. Components of
+      the solution on such pivots are set to zero instead of :math:`\pm
+      \infty`; this matters with ``tol=None``, which otherwise makes such
+      solutions NaN.
+    broadening: optional Lorentzian broadening :math:`\beta`: every
+      :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead. The
+      solution is then differentiable in ``C`` only; derivatives in ``A``
+      or ``B`` raise ``NotImplementedError``."""
+_RTOL_BROADENING = "rtol=rtol, broadening=broadening)"
+SOLVE_SYLVESTER_HELPERS = dict(without=_SYLVESTER_EXTRAS, substitute=(
+    ('("schur", "eigh", "eigen")', '("schur", "eigen")'),
+    ("transpose: bool, rtol: float | None,\n" + " " * 30
+     + "broadening: float | None) -> Array:",
+     "transpose: bool) -> Array:"),
+    ("if quasi and (broadening is not None or\n" + " " * 16
+     + "dtypes.issubdtype(c.dtype, np.complexfloating)):\n"
+     "    # Broadening, and complex right-hand sides, need the complex Schur "
+     "forms:\n    # an O(n^2) Givens pass away from the real ones.",
+     "if quasi and dtypes.issubdtype(c.dtype, np.complexfloating):\n"
+     "    # Complex right-hand sides need the complex Schur forms: an O(n^2)\n"
+     "    # Givens pass away from the real ones."),
+    (",\n" + " " * 8 + _RTOL_BROADENING, ")"),
+    ("scale, " + _RTOL_BROADENING, "scale, rtol=None, broadening=None)"),
+    ('"method", "rtol", "broadening"', '"method"'),
+    ("method: str,\n" + " " * 21
+     + "rtol: float | None, broadening: float | None) -> Array:",
+     "method: str) -> Array:"),
+    (",\n" + " " * 32 + _RTOL_BROADENING, ")")))
+SOLVE_SYLVESTER = dict(substitute=(
+    ('"schur", tol: ArrayLike | None = 1e-8,\n' + " " * 20
+     + "rtol: float | None = None,\n" + " " * 20
+     + "broadening: float | None = None) -> Array:",
+     '"schur",\n' + " " * 20 + "tol: ArrayLike | None = 1e-8) -> Array:"),
+    (_SYLVESTER_EXTRAS_DOC, ""), (_SYLVESTER_TOLERANCES_DOC, ""),
+    (",\n" + " " * 26 + _RTOL_BROADENING, ")")))
+
 
 STACK = (
     PR("01-eigh-jvp", {
@@ -343,16 +398,12 @@ STACK = (
             Delete("_solve_sylvester_2d"),
             Insert(SCIPY, (
                 "_SYLVESTER_METHODS", "SylvesterFactors",
-                "_check_sylvester_args", "_sylvester_platform",
-                "_sylvester_factor_one",
-                "_SYLVESTER_STACKED_FACTORS",
-                "_sylvester_factor", "_sylvester_solve_factored"),
-                   before="solve_sylvester"),
-            Replace(SCIPY, "solve_sylvester"),
-            Insert(SCIPY, ("_solve_sylvester", "_not_differentiable",
-                           "_not_differentiable_jvp",
-                           "_sylvester_nearly_singular", "_real_if"),
-                   after="solve_sylvester"),
+                "_check_sylvester_args", "_sylvester_factor_one",
+                "_SYLVESTER_STACKED_FACTORS", "_sylvester_factor",
+                "_sylvester_solve_factored", "_solve_sylvester",
+                "_sylvester_nearly_singular", "_real_if"),
+                   before="solve_sylvester", **SOLVE_SYLVESTER_HELPERS),
+            Replace(SCIPY, "solve_sylvester", **SOLVE_SYLVESTER),
         ),
     }, tests=("solve_sylvester_test.py",)),
 )

@@ -102,6 +102,24 @@ def test_real_factors_with_complex_rhs_and_broadening():
       _scipy(a, b, c.real[None])[0], rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("method", ["schur", "eigen"])
+def test_factors_are_a_pytree(method):
+  # Registered in jax_patch.scipy.linalg: factors cross jit boundaries with
+  # their arrays as leaves (None, where Z is unitary, as no leaf) and their
+  # method and dtype as static data.
+  rng = np.random.default_rng(4)
+  a, b = _matrix(rng, 3, np.float64, False), _matrix(rng, 2, np.float64, False)
+  factors = sylvester_factor(a, b, method=method)
+  leaves = jax.tree.leaves(factors)
+  assert len(leaves) == (4 if method == "schur" else 6)
+  out = jax.jit(lambda f: f)(factors)
+  assert (out.method, out.dtype) == (method, np.float64)
+  for x, y in zip(out.arrays, factors.arrays):
+    assert (x is None) == (y is None)
+    if x is not None:
+      np.testing.assert_array_equal(x, y)
+
+
 def test_factors_are_constants():
   # No derivative flows back to a and b through the factors.
   rng = np.random.default_rng(3)

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jax._src import dtypes
+from jax._src import tree_util
 from jax._src.numpy.util import promote_dtypes_inexact
 from jax._src.typing import Array, ArrayLike
 from jax_patch._src.scipy import linalg as _linalg
@@ -36,6 +37,16 @@ from jax_patch._src.scipy.linalg import (
   solve_sylvester as solve_sylvester,
   SylvesterFactors as SylvesterFactors,
 )
+
+# Factors are arguments of jitted functions (jax.jit(sylvester_solve)) and
+# of jax.tree.map: a pytree of their arrays, with the method and dtype as
+# static data. Inside solve_sylvester they never cross a transformation's
+# boundary, so upstream needs no registration.
+tree_util.register_pytree_node(
+    SylvesterFactors,
+    lambda f: (f.arrays, (f.method, f.dtype)),
+    lambda aux, arrays: SylvesterFactors(*arrays, method=aux[0],
+                                         dtype=aux[1]))
 
 
 def sylvester_factor(a: ArrayLike, b: ArrayLike, *,

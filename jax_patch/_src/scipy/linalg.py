@@ -26,7 +26,6 @@ from jax._src import core
 from jax._src import dtypes
 from jax._src import lax
 from jax._src import numpy as jnp
-from jax._src import tree_util
 from jax._src import xla_bridge
 from jax._src.api import jit
 from jax._src.custom_derivatives import custom_jvp
@@ -204,16 +203,15 @@ def eigh(a: ArrayLike, b: ArrayLike | None = None, lower: bool = True,
 _SYLVESTER_METHODS = ("schur", "eigh", "eigen")
 
 
-@tree_util.register_pytree_node_class
 class SylvesterFactors:
   """Factors of :math:`A` and :math:`B` for Sylvester solves.
 
   :math:`A = Z_A T_A Z_A^{-1}` and likewise for :math:`B`: with
   ``method="schur"``, ``t_a`` is upper triangular (for real input, upper
-  quasi-triangular: the real Schur form) and ``z_a`` unitary; with
-  ``"eigh"``, ``t_a`` holds the (real) eigenvalues and ``z_a`` is unitary;
-  with ``"eigen"``, ``t_a`` holds the eigenvalues and ``z_a_inv`` is the
-  inverse of ``z_a``. ``dtype`` is the dtype of ``a`` and ``b``.
+  quasi-triangular: the real Schur form) and ``z_a`` unitary; with the
+  other methods, ``t_a`` holds the eigenvalues. ``z_a_inv`` is the inverse
+  of ``z_a``, or ``None`` where ``z_a`` is unitary. ``dtype`` is the dtype
+  of ``a`` and ``b``.
   """
 
   def __init__(self, t_a, z_a, t_b, z_b, z_a_inv=None, z_b_inv=None, *,
@@ -226,14 +224,6 @@ class SylvesterFactors:
   def arrays(self):
     return (self.t_a, self.z_a, self.t_b, self.z_b, self.z_a_inv,
             self.z_b_inv)
-
-  def tree_flatten(self):
-    return self.arrays, (self.method, self.dtype)
-
-  @classmethod
-  def tree_unflatten(cls, aux, children):
-    method, dtype = aux
-    return cls(*children, method=method, dtype=dtype)
 
 
 def _check_sylvester_args(fun: str, a: Array, b: Array, c: Array | None,
@@ -371,8 +361,8 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
   t_a, t_b = t_a.astype(dtype), t_b.astype(dtype)
   if factors.method == "schur":
     y = lax_sylvester.sylvester_solve(
-        t_a, t_b, rhs, quasi_triangular=quasi, transpose=transpose, rtol=rtol,
-        broadening=broadening)
+        t_a, t_b, rhs, quasi_triangular=quasi, transpose=transpose,
+        rtol=rtol, broadening=broadening)
   else:
     # Eigenvalues: the equation is diagonal, Y_ij = rhs_ij / (a_i + b_j),
     # with the same treatment of singular pivots as sylvester_solve (the
@@ -383,80 +373,10 @@ def _sylvester_solve_factored(factors: SylvesterFactors, c: Array, *,
   return mm(mm(back_left, y), back_right)
 
 
-def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
-                    method: str = "schur", tol: ArrayLike | None = 1e-8,
-                    rtol: float | None = None,
-                    broadening: float | None = None) -> Array:
-  r"""Solves the Sylvester equation :math:`A X + X B = C`.
-
-  JAX implementation of :func:`scipy.linalg.solve_sylvester`.
-
-  The Bartels–Stewart method: Schur (or eigen-) decompositions of ``A`` and
-  ``B``, computed once, turn the equation into a triangular (or diagonal)
-  one, which :func:`jax.lax.linalg.sylvester_solve` solves; for real input
-  the real Schur forms are used and the solve runs in real arithmetic.
-
-  Differentiable in ``A``, ``B`` and ``C`` to any order, in forward and
-  reverse mode, under :func:`jax.jit` and :func:`jax.vmap`: the derivative
-  :math:`\dot X` solves :math:`A \dot X + \dot X B = \dot C - \dot A X -
-  X \dot B` and reuses the factors of the primal solve (through
-  :func:`jax.lax.custom_linear_solve`), as does the transposed solve of
-  reverse mode.
-
-  Args:
-    A: array of shape ``(..., m, m)``.
-    B: array of shape ``(..., n, n)``.
-    C: array of shape ``(..., m, n)``. Batch dimensions are broadcast across
-      ``A``, ``B``, and ``C``.
-    method: ``"schur"`` (default; any square matrices; CPU only, since
-      :func:`jax.lax.linalg.schur` is: where the default device is a GPU,
-      place the solve on the CPU with :func:`jax.default_device` or CPU
-      inputs), ``"eigh"`` (Hermitian ``A`` and ``B``:
-      their Hermitian parts :math:`(A + A^H)/2` and :math:`(B + B^H)/2` are
-      used; every platform) or ``"eigen"`` (diagonalizable matrices;
-      inaccurate when the eigenvectors are ill-conditioned).
-    tol: the solution (of each matrix in the batch) is all NaN when some sum
-      of eigenvalues :math:`|\lambda_i(A) + \lambda_j(B)|` is below ``tol``,
-      an absolute threshold (may be traced). ``None`` disables the check:
-      singular equations then get a finite generalized-inverse solution
-      (see ``rtol``).
-    rtol: relative tolerance below which a pivot :math:`\lambda_i(A) +
-      \lambda_j(B)` counts as zero, relative to :math:`\max|T_A| +
-      \max|T_B|`; defaults to :math:`\max(m, n)\,\varepsilon`. Components of
-      the solution on such pivots are set to zero instead of :math:`\pm
-      \infty`; this matters with ``tol=None``, which otherwise makes such
-      solutions NaN.
-    broadening: optional Lorentzian broadening :math:`\beta`: every
-      :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead. The
-      solution is then differentiable in ``C`` only; derivatives in ``A``
-      or ``B`` raise ``NotImplementedError``.
-
-  Returns:
-    Array of shape ``(..., m, n)``: the solution ``X``.
-
-  Examples:
-    >>> A = jax.numpy.array([[1., 2.], [3., 4.]])
-    >>> B = jax.numpy.array([[5., 6.], [7., 8.]])
-    >>> C = jax.numpy.array([[6., 8.], [10., 12.]])
-    >>> X = jax.scipy.linalg.solve_sylvester(A, B, C)
-    >>> print(X)  # doctest: +SKIP
-    [[1. 0.]
-     [0. 1.]]
-  """
-  # NumPy and JAX arrays go to the jitted solve as they are, which promotes
-  # them: jnp.asarray would compile a staging computation per new shape
-  # (about 40 ms of a first call).
-  A, B, C = (x if isinstance(x, (np.ndarray, Array)) else jnp.asarray(x)
-             for x in (A, B, C))
-  batch = _check_sylvester_args("solve_sylvester", A, B, C, method)
-  return _solve_sylvester(A, B, C, tol, batch=batch, method=method,
-                          rtol=rtol, broadening=broadening)
-
-
 @partial(jit, static_argnames=("batch", "method", "rtol", "broadening"))
 def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
-                     batch: tuple[int, ...], method: str, rtol: float | None,
-                     broadening: float | None) -> Array:
+                     batch: tuple[int, ...], method: str,
+                     rtol: float | None, broadening: float | None) -> Array:
   A, B, C = promote_dtypes_inexact(A, B, C)
   A, B, C = (jnp.broadcast_to(x, batch + x.shape[-2:]) for x in (A, B, C))
   if C.size == 0:
@@ -474,8 +394,8 @@ def _solve_sylvester(A: Array, B: Array, C: Array, tol: Array | None, *,
         f"in C only, not in {name}.", x) for name, x in (("A", A), ("B", B)))
   factors = _sylvester_factor(A, B, method)
   solve = lambda transpose: lambda _, rhs: _real_if(
-      _sylvester_solve_factored(factors, rhs, transpose=transpose, rtol=rtol,
-                                broadening=broadening), C.dtype)
+      _sylvester_solve_factored(factors, rhs, transpose=transpose,
+                                rtol=rtol, broadening=broadening), C.dtype)
   mm = lambda x, y: jnp.matmul(x, y, precision=lax.Precision.HIGHEST)
   x = control_flow.custom_linear_solve(
       lambda x: mm(A, x) + mm(x, B), C, solve(False), solve(True))
@@ -526,6 +446,76 @@ def _sylvester_nearly_singular(factors: SylvesterFactors, tol: Array
 
 def _real_if(x: Array, dtype) -> Array:
   return x if dtypes.issubdtype(dtype, np.complexfloating) else x.real
+
+
+def solve_sylvester(A: ArrayLike, B: ArrayLike, C: ArrayLike, *,
+                    method: str = "schur", tol: ArrayLike | None = 1e-8,
+                    rtol: float | None = None,
+                    broadening: float | None = None) -> Array:
+  r"""Solves the Sylvester equation :math:`A X + X B = C`.
+
+  JAX implementation of :func:`scipy.linalg.solve_sylvester`.
+
+  The Bartels–Stewart method: Schur (or eigen-) decompositions of ``A`` and
+  ``B``, computed once, turn the equation into a triangular (or diagonal)
+  one, which :func:`jax.lax.linalg.sylvester_solve` solves; for real input
+  the real Schur forms are used and the solve runs in real arithmetic.
+
+  Differentiable in ``A``, ``B`` and ``C`` to any order, in forward and
+  reverse mode, under :func:`jax.jit` and :func:`jax.vmap`: the derivative
+  :math:`\dot X` solves :math:`A \dot X + \dot X B = \dot C - \dot A X -
+  X \dot B` and reuses the factors of the primal solve (through
+  :func:`jax.lax.custom_linear_solve`), as does the transposed solve of
+  reverse mode.
+
+  Args:
+    A: array of shape ``(..., m, m)``
+    B: array of shape ``(..., n, n)``
+    C: array of shape ``(..., m, n)``. Batch dimensions are broadcast across
+      ``A``, ``B``, and ``C``.
+    method: ``"schur"`` (default; any square matrices; CPU only, since
+      :func:`jax.lax.linalg.schur` is) or ``"eigen"`` (diagonalizable
+      matrices; inaccurate when the eigenvectors are ill-conditioned).
+      ``"eigh"``: Hermitian ``A`` and ``B`` (their Hermitian parts
+      :math:`(A + A^H)/2` and :math:`(B + B^H)/2` are used), on every
+      platform. ``"schur"`` raises ``ValueError`` where the solve would run
+      on a platform other than the CPU: place it on the CPU with
+      :func:`jax.default_device` or CPU inputs.
+    tol: the solution (of each matrix in the batch) is all NaN when some sum
+      of eigenvalues :math:`|\lambda_i(A) + \lambda_j(B)|` is below ``tol``,
+      an absolute threshold (may be traced). ``None`` disables the check:
+      singular equations then get a finite generalized-inverse solution.
+    rtol: relative tolerance below which a pivot :math:`\lambda_i(A) +
+      \lambda_j(B)` counts as zero, relative to :math:`\max|T_A| +
+      \max|T_B|`; defaults to :math:`\max(m, n)\,\varepsilon`. Components of
+      the solution on such pivots are set to zero instead of :math:`\pm
+      \infty`; this matters with ``tol=None``, which otherwise makes such
+      solutions NaN.
+    broadening: optional Lorentzian broadening :math:`\beta`: every
+      :math:`1/d` becomes :math:`\bar d/(|d|^2 + \beta)` instead. The
+      solution is then differentiable in ``C`` only; derivatives in ``A``
+      or ``B`` raise ``NotImplementedError``.
+
+  Returns:
+    Array of shape ``(..., m, n)`` representing the solution ``X``.
+
+  Examples:
+    >>> A = jax.numpy.array([[1, 2], [3, 4]])
+    >>> B = jax.numpy.array([[5, 6], [7, 8]])
+    >>> C = jax.numpy.array([[6, 8], [10, 12]])
+    >>> X = jax.scipy.linalg.solve_sylvester(A, B, C)
+    >>> print(X) # doctest: +SKIP
+    [[1. 0.]
+     [0.  1.]]
+  """
+  # NumPy and JAX arrays go to the jitted solve as they are, which promotes
+  # them: jnp.asarray would compile a staging computation per new shape
+  # (about 40 ms of a first call).
+  A, B, C = (x if isinstance(x, (np.ndarray, Array)) else jnp.asarray(x)
+             for x in (A, B, C))
+  batch = _check_sylvester_args("solve_sylvester", A, B, C, method)
+  return _solve_sylvester(A, B, C, tol, batch=batch, method=method,
+                          rtol=rtol, broadening=broadening)
 
 
 # Generalized Hermitian eigenproblem
