@@ -446,10 +446,9 @@ def _funm_hermitian(fun: _ScalarFunction, a: Array, w: Array, v: Array,
 def _funm_hermitian_jvp(fun, primals, tangents):
   a, w, v, *consts = primals
   a_dot, _, _, *consts_dot = tangents
+  # w, v are under stop_gradient: a tangent that is not a_dot is a const's.
   _check_no_const_tangents(fun, consts_dot)
   out = _funm_hermitian(fun, a, w, v, *consts)
-  if type(a_dot) is SymbolicZero:
-    return out, SymbolicZero(core.get_aval(out).to_tangent_aval())
   return out, funm_hermitian_frechet_p.bind(a, a_dot, w, v, *consts, fun=fun)
 
 
