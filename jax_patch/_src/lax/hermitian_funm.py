@@ -330,11 +330,11 @@ class _ScalarFunction:
 def _trace_scalar_function(func: Callable, dtype: np.dtype
                            ) -> tuple[_ScalarFunction, list[Array]]:
   closed = make_jaxpr(func)(np.zeros((), dtype))
-  out_aval = closed.jaxpr.outvars[0].aval
-  if len(closed.jaxpr.outvars) != 1 or out_aval.shape != ():
+  outs = closed.jaxpr.outvars
+  if len(outs) != 1 or outs[0].aval.shape != ():
     raise TypeError("funm_hermitian: func must map a scalar to a scalar, got "
-                    f"outputs {[v.aval for v in closed.jaxpr.outvars]} for "
-                    f"an input of dtype {np.dtype(dtype).name}.")
+                    f"outputs {[v.aval for v in outs]} for an input of dtype "
+                    f"{np.dtype(dtype).name}.")
   jaxpr = pe.convert_constvars_jaxpr(closed.jaxpr)
   return (_ScalarFunction(jaxpr, getattr(func, "__name__", repr(func))),
           list(closed.consts))
