@@ -138,7 +138,15 @@ def package_only(name: str) -> bool:
 
 # Package statements that stay in the package, per upstream module; each
 # tuple says why in a comment.
-PACKAGE_ONLY_FUNM = ()
+# expm/logm/powm/sqrtm_hermitian: upstream gets funm_hermitian only (users
+# write funm_hermitian(a, jnp.exp)); the named functions, with their
+# closed-form divided differences, are conveniences of this package.
+PACKAGE_ONLY_FUNM = (
+    "expm_hermitian", "logm_hermitian", "powm_hermitian", "sqrtm_hermitian",
+    "_funm_hermitian_closed_form", "_ClosedFormFunction",
+    "_eigenvalues_in_domain", "_expm_divided_difference",
+    "_logm_divided_difference", "_sqrtm_divided_difference",
+    "_powm_divided_difference", "_sqrt_clipped")
 # jax.scipy.linalg keeps SciPy's names and solve_sylvester its stock
 # keywords: the package's method="eigh", rtol and broadening, and its guess
 # of the platform a Schur solve would run on, stay in the package.
@@ -377,11 +385,23 @@ STACK = (
         ),
     }, tests=("eigh_generalized_rule_test.py",)),
     PR("08-funm-hermitian", {
-        "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM),),
+        "jax/_src/lax/hermitian_funm.py": (NewFile(FUNM, names=(
+            "funm_hermitian", "_check_hermitian_input", "_ScalarFunction",
+            "_trace_scalar_function", "_scalar_derivative", "_dot",
+            "_to_eigenbasis", "_from_eigenbasis", "_sorted_triples",
+            "_second_divided_differences", "_promote", "_funm_from_eigh",
+            "_frechet_from_eigh", "_frechet2_from_eigh",
+            "_check_no_const_tangents", "_funm_hermitian",
+            "_funm_hermitian_jvp", "_eigh_dropping_degenerate_pairs",
+            "_eigh_dropping_degenerate_pairs_jvp", "_cotangent_like",
+            "_funm_frechet_abstract_eval", "_funm_frechet_batching_rule",
+            "_funm_frechet_impl", "_funm_frechet2_impl",
+            "_funm_frechet_jvp_rule", "_funm_frechet_transpose_rule",
+            "_funm_frechet2_jvp_rule", "_funm_frechet2_transpose_rule",
+            "_sum_like", "funm_hermitian_frechet_p",
+            "funm_hermitian_frechet2_p")),),
         "jax/lax/linalg.py": (
-            Export("jax._src.lax.hermitian_funm", (
-                "expm_hermitian", "funm_hermitian", "logm_hermitian",
-                "powm_hermitian", "sqrtm_hermitian")),
+            Export("jax._src.lax.hermitian_funm", ("funm_hermitian",)),
         ),
     }, tests=("matfun_hermitian_test.py",)),
     PR("09-sylvester-solve", {

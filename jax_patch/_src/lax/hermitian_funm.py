@@ -23,15 +23,15 @@ import numpy as np
 
 from jax._src import ad_util
 from jax._src import core
-from jax._src import dispatch
 from jax._src import dtypes
 from jax._src import lax
 from jax._src import numpy as jnp
-from jax._src.api import eval_shape, jit, jvp
-from jax._src.custom_derivatives import custom_jvp
+from jax._src.api import jvp, make_jaxpr
+from jax._src.custom_derivatives import SymbolicZero, custom_jvp
 from jax._src.interpreters import ad
 from jax._src.interpreters import batching
 from jax._src.interpreters import mlir
+from jax._src.interpreters import partial_eval as pe
 from jax_patch._src.lax import linalg as lax_linalg
 from jax._src.lax.linalg import _H, _T, symmetrize
 from jax._src.numpy import vectorize as jnp_vectorize
@@ -43,24 +43,15 @@ from jax._src.typing import Array, ArrayLike
 def expm_hermitian(a: ArrayLike) -> Array:
   r"""Compute the matrix exponential of a Hermitian matrix.
 
-  Unlike :func:`jax.scipy.linalg.expm`, which uses a Pade approximant valid
-  for any matrix, this function requires a Hermitian input and computes
-
   .. math::
 
-    e^A = V e^{\Lambda} V^H.
+    e^A = V e^{\Lambda} V^H, \qquad A = V \Lambda V^H.
 
-  The input is symmetrized as :math:`\frac{1}{2}(A + A^H)`, as in
-  :func:`jax.numpy.linalg.eigh`. Derivatives do not differentiate ``eigh``:
-  they use the Daleckii-Krein formula
-  :math:`Df(A)[E] = V (G \circ (V^H E V)) V^H` with the divided differences
-  :math:`G_{ij} = f[\lambda_i, \lambda_j]`, and its second-order analogue,
-  so first and second derivatives are exact also at repeated eigenvalues, in
-  forward and reverse mode and their compositions. Third and higher
-  derivatives are finite, and exact where the eigenvalues are distinct.
-
-  The divided differences use
-  :math:`f[x, y] = e^{y} \operatorname{expm1}(x - y) / (x - y)`.
+  :func:`funm_hermitian` with :func:`jax.numpy.exp`, whose input handling
+  and derivatives it shares, with the closed-form divided differences
+  :math:`f[x, y] = e^{y} \operatorname{expm1}(x - y) / (x - y)`. Unlike
+  :func:`jax.scipy.linalg.expm` (a Pade approximant valid for any matrix),
+  it requires a Hermitian input.
 
   Args:
     a: array of shape ``[..., n, n]``, Hermitian (complex) or symmetric
@@ -68,14 +59,9 @@ def expm_hermitian(a: ArrayLike) -> Array:
 
   Returns:
     Array of shape ``[..., n, n]`` containing :math:`e^A`.
-
-  See also:
-    - :func:`jax.scipy.linalg.expm`: matrix exponential of any matrix.
-    - :func:`jax.lax.linalg.funm_hermitian`: any scalar function of a
-      Hermitian matrix.
   """
-  return _funm_hermitian_wrapper(_EXPM, _check_hermitian_input(
-      a, "expm_hermitian"))
+  return _funm_hermitian_closed_form(a, "expm_hermitian", jnp.exp,
+                                     _expm_divided_difference)
 
 
 def funm_hermitian(a: ArrayLike, func: Callable[[Array], Array]) -> Array:
@@ -86,8 +72,10 @@ def funm_hermitian(a: ArrayLike, func: Callable[[Array], Array]) -> Array:
     f(A) = V f(\Lambda) V^H, \qquad A = V \Lambda V^H.
 
   Unlike :func:`jax.scipy.linalg.funm`, which needs a Schur decomposition
-  and cannot be differentiated (``schur`` has no JVP rule), this function
-  only needs ``eigh``, runs on every backend and is differentiable.
+  and cannot be differentiated, this function only needs ``eigh``, runs on
+  every backend and is differentiable: ``funm_hermitian(a, jnp.exp)`` is the
+  matrix exponential of a Hermitian ``a``, ``funm_hermitian(a, jnp.sqrt)``
+  the square root of a positive definite one.
 
   The input is symmetrized as :math:`\frac{1}{2}(A + A^H)`, as in
   :func:`jax.numpy.linalg.eigh`. Derivatives do not differentiate ``eigh``:
@@ -98,20 +86,18 @@ def funm_hermitian(a: ArrayLike, func: Callable[[Array], Array]) -> Array:
   forward and reverse mode and their compositions. Third and higher
   derivatives are finite, and exact where the eigenvalues are distinct.
 
-  ``func`` is only evaluated at real scalars; its first and second
-  derivatives are obtained with :func:`jax.jvp`, so the derivatives of the
-  result are only as accurate as those (e.g. in float32, JAX's derivative
-  of :func:`jax.numpy.tanh`, ``1 - tanh(x)**2``, is 0 for ``|x| > 9``).
-  Divided differences :math:`f[x, y]` of close eigenvalues use the midpoint
-  value :math:`f'((x + y)/2)` when its estimated truncation error is smaller
-  than the estimated rounding error of :math:`(f(x) - f(y))/(x - y)`.
+  ``func`` is applied to real scalars and differentiated with
+  :func:`jax.jvp`, so the derivatives of the result are only as accurate as
+  its own (e.g. in float32, that of :func:`jax.numpy.tanh` is 0 for
+  ``|x| > 9``). It may close over arrays, also traced ones; derivatives with
+  respect to those are not implemented.
 
   Args:
     a: array of shape ``[..., n, n]``, Hermitian (complex) or symmetric
       (real).
-    func: a JAX-traceable scalar function, e.g. :func:`jax.numpy.tanh`,
-      differentiable twice (three times for third derivatives of the result).
-      It is applied elementwise to the eigenvalues.
+    func: a JAX-traceable function from a scalar to a scalar, e.g.
+      :func:`jax.numpy.tanh`, differentiable twice (three times for third
+      derivatives of the result).
 
   Returns:
     Array of shape ``[..., n, n]`` containing :math:`f(A)`.
@@ -124,7 +110,10 @@ def funm_hermitian(a: ArrayLike, func: Callable[[Array], Array]) -> Array:
     raise TypeError("funm_hermitian: func must be a callable that maps a "
                     f"scalar to a scalar, got {func!r} of type "
                     f"{type(func).__name__}.")
-  return _funm_hermitian_wrapper(_matrix_function_for(func), a)
+  a = symmetrize(a)
+  v, w = lax_linalg.eigh(lax.stop_gradient(a), symmetrize_input=False)
+  fun, consts = _trace_scalar_function(func, w.dtype)
+  return _funm_hermitian(fun, a, w, v, *consts)
 
 
 def logm_hermitian(a: ArrayLike) -> Array:
@@ -134,17 +123,8 @@ def logm_hermitian(a: ArrayLike) -> Array:
 
     \log A = V \log(\Lambda) V^H.
 
-  The input is symmetrized as :math:`\frac{1}{2}(A + A^H)`, as in
-  :func:`jax.numpy.linalg.eigh`. Derivatives do not differentiate ``eigh``:
-  they use the Daleckii-Krein formula
-  :math:`Df(A)[E] = V (G \circ (V^H E V)) V^H` with the divided differences
-  :math:`G_{ij} = f[\lambda_i, \lambda_j]`, and its second-order analogue,
-  so first and second derivatives are exact also at repeated eigenvalues, in
-  forward and reverse mode and their compositions. Third and higher
-  derivatives are finite, and exact where the eigenvalues are distinct.
-
-  The divided differences use
-  :math:`f[x, y] = \operatorname{log1p}(u) / (u y)` with
+  :func:`funm_hermitian` with :func:`jax.numpy.log`, with the closed-form
+  divided differences :math:`f[x, y] = \operatorname{log1p}(u) / (u y)`,
   :math:`u = (x - y) / y`, :math:`y = \max(x, y)`.
 
   Args:
@@ -153,12 +133,9 @@ def logm_hermitian(a: ArrayLike) -> Array:
   Returns:
     Array of shape ``[..., n, n]`` containing :math:`\log A`. Eigenvalues
     that are not positive give ``nan`` or ``-inf``.
-
-  See also:
-    - :func:`jax.lax.linalg.expm_hermitian`: the inverse function.
   """
-  return _funm_hermitian_wrapper(_LOGM, _check_hermitian_input(
-      a, "logm_hermitian"))
+  return _funm_hermitian_closed_form(a, "logm_hermitian", jnp.log,
+                                     _logm_divided_difference)
 
 
 def powm_hermitian(a: ArrayLike, p: float) -> Array:
@@ -168,18 +145,10 @@ def powm_hermitian(a: ArrayLike, p: float) -> Array:
 
     A^p = V \Lambda^p V^H.
 
-  The input is symmetrized as :math:`\frac{1}{2}(A + A^H)`, as in
-  :func:`jax.numpy.linalg.eigh`. Derivatives do not differentiate ``eigh``:
-  they use the Daleckii-Krein formula
-  :math:`Df(A)[E] = V (G \circ (V^H E V)) V^H` with the divided differences
-  :math:`G_{ij} = f[\lambda_i, \lambda_j]`, and its second-order analogue,
-  so first and second derivatives are exact also at repeated eigenvalues, in
-  forward and reverse mode and their compositions. Third and higher
-  derivatives are finite, and exact where the eigenvalues are distinct.
-
-  For non-integer ``p`` the divided differences use
+  :func:`funm_hermitian` with :math:`x^p`. For non-integer ``p`` the
+  divided differences have the closed form
   :math:`f[x, y] = y^{p-1} \operatorname{expm1}(p \operatorname{log1p}(u))
-  / u` with :math:`u = (x - y) / y`, :math:`y = \max(x, y)`. Eigenvalues
+  / u`, :math:`u = (x - y) / y`, :math:`y = \max(x, y)`, and eigenvalues
   within rounding of zero (:math:`|\lambda| \le 2 n \varepsilon
   \max|\lambda|`) count as zero, so positive semidefinite inputs are allowed
   for ``p > 0``; a more negative eigenvalue gives ``nan``. Integer ``p``
@@ -193,17 +162,20 @@ def powm_hermitian(a: ArrayLike, p: float) -> Array:
 
   Returns:
     Array of shape ``[..., n, n]`` containing :math:`A^p`.
-
-  See also:
-    - :func:`scipy.linalg.fractional_matrix_power`: the SciPy function for
-      general matrices.
   """
-  a = _check_hermitian_input(a, "powm_hermitian")
   if (isinstance(p, (bool, np.bool_)) or not isinstance(
       p, (int, float, np.integer, np.floating)) or not np.isfinite(p)):
     raise TypeError("powm_hermitian: p must be a finite real Python or NumPy "
                     f"scalar, got {p!r} of type {type(p).__name__}.")
-  return _funm_hermitian_wrapper(_powm_matrix_function(float(p)), a)
+  if p == int(p):
+    # Integer powers are defined for any real eigenvalue and are smooth, so
+    # the generic divided differences apply.
+    return _funm_hermitian_closed_form(
+        a, "powm_hermitian", partial(lax.integer_pow, y=int(p)))
+  p = float(p)
+  return _funm_hermitian_closed_form(
+      a, "powm_hermitian", lambda x: jnp.power(jnp.maximum(x, 0), p),
+      partial(_powm_divided_difference, p), nonnegative=True)
 
 
 def sqrtm_hermitian(a: ArrayLike) -> Array:
@@ -213,24 +185,13 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
 
     A^{1/2} = V \Lambda^{1/2} V^H.
 
-  Unlike :func:`jax.scipy.linalg.sqrtm`, which needs a Schur decomposition
-  and cannot be differentiated (``schur`` has no JVP rule), this function
-  only needs ``eigh``, runs on every backend and is differentiable.
-
-  The input is symmetrized as :math:`\frac{1}{2}(A + A^H)`, as in
-  :func:`jax.numpy.linalg.eigh`. Derivatives do not differentiate ``eigh``:
-  they use the Daleckii-Krein formula
-  :math:`Df(A)[E] = V (G \circ (V^H E V)) V^H` with the divided differences
-  :math:`G_{ij} = f[\lambda_i, \lambda_j]`, and its second-order analogue,
-  so first and second derivatives are exact also at repeated eigenvalues, in
-  forward and reverse mode and their compositions. Third and higher
-  derivatives are finite, and exact where the eigenvalues are distinct.
-
-  The divided differences use
-  :math:`f[x, y] = 1 / (\sqrt{x} + \sqrt{y})`. Eigenvalues within rounding
-  of zero (:math:`|\lambda| \le 2 n \varepsilon \max|\lambda|`) count as
-  zero; a more negative eigenvalue gives ``nan``, as :func:`jax.numpy.sqrt`
-  does. Derivatives are infinite along a zero eigenvalue.
+  :func:`funm_hermitian` with :func:`jax.numpy.sqrt`, with the closed-form
+  divided differences :math:`f[x, y] = 1 / (\sqrt{x} + \sqrt{y})`. Unlike
+  :func:`jax.scipy.linalg.sqrtm`, it needs no Schur decomposition and is
+  differentiable. Eigenvalues within rounding of zero
+  (:math:`|\lambda| \le 2 n \varepsilon \max|\lambda|`) count as zero; a
+  more negative eigenvalue gives ``nan``, as :func:`jax.numpy.sqrt` does.
+  Derivatives are infinite along a zero eigenvalue.
 
   Args:
     a: array of shape ``[..., n, n]``, Hermitian positive semidefinite.
@@ -238,12 +199,10 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
   Returns:
     Array of shape ``[..., n, n]`` containing the positive semidefinite
     square root of ``a``.
-
-  See also:
-    - :func:`jax.scipy.linalg.sqrtm`: square root of a general matrix.
   """
-  return _funm_hermitian_wrapper(_SQRTM, _check_hermitian_input(
-      a, "sqrtm_hermitian"))
+  return _funm_hermitian_closed_form(a, "sqrtm_hermitian", _sqrt_clipped,
+                                     _sqrtm_divided_difference,
+                                     nonnegative=True)
 
 
 # Hermitian matrix functions
@@ -267,13 +226,13 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
 # but any eigh rule that drops degenerate pairs gives e * I, because it never
 # sees f'.
 #
-# Design. `funm_hermitian_frechet_p(a, e, w, v)` is L_A(E) = Df(A)[E], and
-# `funm_hermitian_frechet2_p(a, e, h, w, v)` is D2f(A)[E, H]. `w, v` are
-# `eigh(a)`, computed once under `stop_gradient` and passed along so that
-# every rule reuses one decomposition; their tangents are ignored, because
-# the rules below account for all of the dependence on `a`. Both primitives
-# are linear in their matrix directions and their transposes are the same
-# primitives again:
+# Design. `funm_hermitian_frechet_p(a, e, w, v, *consts)` is L_A(E) =
+# Df(A)[E], and `funm_hermitian_frechet2_p(a, e, h, w, v, *consts)` is
+# D2f(A)[E, H]. `w, v` are `eigh(a)`, computed once under `stop_gradient` and
+# passed along so that every rule reuses one decomposition; their tangents
+# are ignored, because the rules below account for all of the dependence on
+# `a`. Both primitives are linear in their matrix directions and their
+# transposes are the same primitives again:
 #
 #   <C, V (G o (V^H E V)) V^H> = <(V (G o (V^H C^T V)) V^H)^T, E>
 #
@@ -292,6 +251,13 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
 # The third-order term, the derivative of Q_A in A, falls back to composition
 # through an eigh whose JVP drops near-degenerate pairs: finite everywhere,
 # exact where the eigenvalues are distinct.
+#
+# The primitives' parameter `fun` is the jaxpr of `func`, traced per call,
+# with the values `func` closes over as inputs (closure conversion) that are
+# passed as the operands `consts`: it holds no tracers and keeps neither
+# `func` nor its closure alive. Outside of `jit` the primitives run their
+# formula op by op (`def_impl`): `dispatch.apply_primitive` would compile
+# once per parameter, i.e. per call with a new lambda.
 
 def _check_hermitian_input(a: ArrayLike, name: str) -> Array:
   check_arraylike(name, a)
@@ -306,115 +272,76 @@ def _check_hermitian_input(a: ArrayLike, name: str) -> Array:
   return a
 
 
-class _MatrixFunction:
-  """A scalar function with its derivatives and first divided differences.
+class _ScalarFunction:
+  """f, with `jaxpr` mapping (*consts, x) to f(x) for a real scalar x."""
 
-  Compared by identity, so it can be a static argument and a primitive
-  parameter.
-  """
-
-  def __init__(self, name: str, func: Callable,
-               divided_difference: Callable | None = None, *,
-               nonnegative: bool = False):
+  def __init__(self, jaxpr: core.Jaxpr, name: str):
+    self.jaxpr = jaxpr
     self.name = name
-    self.func = func
-    self.divided_difference = divided_difference
-    self.nonnegative = nonnegative
-    d1 = partial(_scalar_derivative, func)
-    d2 = partial(_scalar_derivative, d1)
-    self.value = jnp_vectorize.vectorize(func)
-    self.derivative = jnp_vectorize.vectorize(d1)
-    self.second_derivative = jnp_vectorize.vectorize(d2)
 
   def __repr__(self):
-    return f"_MatrixFunction({self.name})"
+    return f"{type(self).__name__}({self.name})"
+
+  @property
+  def num_consts(self) -> int:
+    return len(self.jaxpr.invars) - 1
+
+  @property
+  def dtype(self) -> np.dtype:
+    return self.jaxpr.outvars[0].aval.dtype
+
+  def _scalar(self, consts: tuple[Array, ...], x: Array) -> Array:
+    return core.eval_jaxpr(self.jaxpr, (), *consts, x)[0]
+
+  def __call__(self, x: Array, consts: tuple[Array, ...], order: int = 0
+               ) -> Array:
+    """f(x), f'(x) or f''(x), elementwise."""
+    f = partial(self._scalar, consts)
+    for _ in range(order):
+      f = partial(_scalar_derivative, f)
+    return jnp_vectorize.vectorize(f)(x)
+
+  def divided_differences(self, w: Array, consts: tuple[Array, ...]
+                          ) -> tuple[Array, Array]:
+    """Returns G[..., i, j] = f[w_i, w_j] and an estimate of its error."""
+    # f[x, y] is either (f(x) - f(y)) / (x - y), with rounding error about
+    # eps (|f(x)| + |f(y)|) / |x - y|, or f'(m), m = (x+y)/2, with truncation
+    # error f'''(m) h^2 / 6, h = (x - y) / 2, estimated by
+    # f'(x) + f'(y) - 2 f'(m): whichever error is smaller. For f of unit
+    # scale the threshold is |x - y| ~ eps^(1/3) and the worst relative error
+    # eps^(2/3); the scale from f itself keeps it right for, e.g., log near 0.
+    eps = dtypes.finfo(w.dtype).eps
+    x, y = w[..., :, None], w[..., None, :]
+    fw = self(w, consts)
+    dfw = self(w, consts, 1)
+    fx, fy = fw[..., :, None], fw[..., None, :]
+    dfm = self((x + y) / 2, consts, 1)
+    diff = x - y
+    exact = (fx - fy) / jnp.where(diff == 0, 1, diff)
+    truncation = jnp.abs(dfw[..., :, None] + dfw[..., None, :] - 2 * dfm) / 6
+    rounding = eps * (jnp.abs(fx) + jnp.abs(fy))
+    use_midpoint = truncation * jnp.abs(diff) <= rounding
+    g = jnp.where(use_midpoint, dfm, exact)
+    err = jnp.where(use_midpoint, truncation,
+                    rounding / jnp.where(diff == 0, 1, jnp.abs(diff)))
+    return g, jnp.maximum(err, eps * jnp.abs(g))
 
 
-def _eigenvalues_in_domain(matfun: _MatrixFunction, w: Array) -> Array:
-  # For functions defined on [0, inf) (sqrt, fractional powers), a negative
-  # eigenvalue within rounding of zero, |w_i| <= 2 n eps max|w| (the
-  # backward error of eigh, with a margin of n), is taken as 0, so that
-  # positive semidefinite matrices work; a more negative one gives NaN, as
-  # jnp.sqrt does, instead of being silently clipped.
-  if not matfun.nonnegative:
-    return w
-  n = w.shape[-1]
-  tol = (2 * n * dtypes.finfo(w.dtype).eps
-         * jnp.max(jnp.abs(w), axis=-1, keepdims=True, initial=0))
-  return jnp.where(w >= -tol, jnp.maximum(w, 0), np.nan).astype(w.dtype)
+def _trace_scalar_function(func: Callable, dtype: np.dtype
+                           ) -> tuple[_ScalarFunction, list[Array]]:
+  closed = make_jaxpr(func)(np.zeros((), dtype))
+  outs = closed.jaxpr.outvars
+  if len(outs) != 1 or outs[0].aval.shape != ():
+    raise TypeError("funm_hermitian: func must map a scalar to a scalar, got "
+                    f"outputs {[v.aval for v in outs]} for an input of dtype "
+                    f"{np.dtype(dtype).name}.")
+  jaxpr = pe.convert_constvars_jaxpr(closed.jaxpr)
+  return (_ScalarFunction(jaxpr, getattr(func, "__name__", repr(func))),
+          list(closed.consts))
 
 
 def _scalar_derivative(func: Callable, x: Array) -> Array:
   return jvp(func, (x,), (lax.full_like(x, 1),))[1]
-
-
-def _expm_divided_difference(x: Array, y: Array) -> Array:
-  # f[x, y] = e^hi expm1(d) / d with hi = max(x, y), d = min(x, y) - hi <= 0:
-  # no cancellation and nothing larger than e^hi.
-  hi = jnp.maximum(x, y)
-  d = jnp.minimum(x, y) - hi
-  d_safe = jnp.where(d == 0, -1, d)
-  return jnp.exp(hi) * jnp.where(d == 0, 1, jnp.expm1(d_safe) / d_safe)
-
-
-def _logm_divided_difference(x: Array, y: Array) -> Array:
-  # log(lo) - log(hi) = log1p(u) with u = (lo - hi) / hi in (-1, 0], where
-  # lo - hi is exact for close arguments (Sterbenz).
-  hi = jnp.maximum(x, y)
-  u = (jnp.minimum(x, y) - hi) / hi
-  u_safe = jnp.where(u == 0, -0.5, u)
-  return jnp.where(u == 0, 1, jnp.log1p(u_safe) / u_safe) / hi
-
-
-def _sqrtm_divided_difference(x: Array, y: Array) -> Array:
-  # (sqrt x - sqrt y) / (x - y) = 1 / (sqrt x + sqrt y).
-  return 1 / (_sqrt_clipped(x) + _sqrt_clipped(y))
-
-
-def _powm_divided_difference(p: float, x: Array, y: Array) -> Array:
-  # lo^p - hi^p = hi^p expm1(p log1p(u)), u = (lo - hi) / hi in [-1, 0], so
-  # f[x, y] = hi^(p-1) expm1(p log1p(u)) / u, with limit p hi^(p-1) at u = 0.
-  # At lo = 0 (u = -1) this is hi^(p-1) for p > 0, as it should be.
-  hi = jnp.maximum(jnp.maximum(x, y), 0)
-  lo = jnp.maximum(jnp.minimum(x, y), 0)
-  hi_safe = jnp.where(hi == 0, 1, hi)
-  u = jnp.where(hi == 0, 0, (lo - hi) / hi_safe)
-  u_safe = jnp.where(u == 0, -0.5, u)
-  ratio = jnp.where(u == 0, p, jnp.expm1(p * jnp.log1p(u_safe)) / u_safe)
-  return jnp.power(hi, p - 1) * ratio
-
-
-def _sqrt_clipped(x: Array) -> Array:
-  return jnp.sqrt(jnp.maximum(x, 0))
-
-
-_EXPM = _MatrixFunction("exp", jnp.exp, _expm_divided_difference)
-_LOGM = _MatrixFunction("log", jnp.log, _logm_divided_difference)
-_SQRTM = _MatrixFunction("sqrt", _sqrt_clipped, _sqrtm_divided_difference,
-                         nonnegative=True)
-
-
-@lru_cache(maxsize=64)
-def _powm_matrix_function(p: float) -> _MatrixFunction:
-  if p == int(p):
-    # Integer powers are defined for any real eigenvalue and are smooth, so
-    # the generic divided differences apply.
-    return _MatrixFunction(f"power({int(p)})",
-                           partial(_integer_power, int(p)))
-  return _MatrixFunction(f"power({p})",
-                         lambda x: jnp.power(jnp.maximum(x, 0), p),
-                         partial(_powm_divided_difference, p),
-                         nonnegative=True)
-
-
-def _integer_power(p: int, x: Array) -> Array:
-  return lax.integer_pow(x, p)
-
-
-@lru_cache(maxsize=64)
-def _matrix_function_for(func: Callable) -> _MatrixFunction:
-  # Cached so that repeated calls with the same `func` hit the jit cache.
-  return _MatrixFunction(getattr(func, "__name__", repr(func)), func)
 
 
 _dot = partial(jnp.matmul, precision=lax.Precision.HIGHEST)
@@ -428,37 +355,6 @@ def _from_eigenbasis(v: Array, x: Array) -> Array:
   return _dot(_dot(v, x), _H(v))
 
 
-def _first_divided_differences(matfun: _MatrixFunction, w: Array
-                               ) -> tuple[Array, Array]:
-  """Returns G[..., i, j] = f[w_i, w_j] and an estimate of its error."""
-  eps = dtypes.finfo(w.dtype).eps
-  x, y = w[..., :, None], w[..., None, :]
-  if matfun.divided_difference is not None:
-    g = matfun.divided_difference(x, y)
-    return g, 4 * eps * jnp.abs(g)
-  # f[x, y] is either (f(x) - f(y)) / (x - y), with rounding error about
-  # eps (|f(x)| + |f(y)|) / |x - y|, or the midpoint value f'(m), m = (x+y)/2,
-  # with truncation error f'''(m) h^2 / 6, h = (x - y) / 2. We estimate
-  # f'''(m) h^2 by f'(x) + f'(y) - 2 f'(m) and take whichever error is
-  # smaller. With f of unit scale this is the usual threshold
-  # |x - y| ~ eps^(1/3) balancing truncation (h^2) against cancellation
-  # (eps / h), giving a relative error of about eps^(2/3) in the worst case;
-  # taking the scale from f itself keeps it right for, e.g., log near 0.
-  fw = matfun.value(w)
-  dfw = matfun.derivative(w)
-  fx, fy = fw[..., :, None], fw[..., None, :]
-  dfm = matfun.derivative((x + y) / 2)
-  diff = x - y
-  exact = (fx - fy) / jnp.where(diff == 0, 1, diff)
-  truncation = jnp.abs(dfw[..., :, None] + dfw[..., None, :] - 2 * dfm) / 6
-  rounding = eps * (jnp.abs(fx) + jnp.abs(fy))
-  use_midpoint = truncation * jnp.abs(diff) <= rounding
-  g = jnp.where(use_midpoint, dfm, exact)
-  err = jnp.where(use_midpoint, truncation,
-                  rounding / jnp.where(diff == 0, 1, jnp.abs(diff)))
-  return g, jnp.maximum(err, eps * jnp.abs(g))
-
-
 @lru_cache(maxsize=32)
 def _sorted_triples(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   i, k, j = np.ix_(np.arange(n), np.arange(n), np.arange(n))
@@ -467,32 +363,32 @@ def _sorted_triples(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   return lo, i + k + j - lo - hi, hi
 
 
-def _second_divided_differences(matfun: _MatrixFunction, w: Array, g: Array,
-                                g_err: Array) -> Array:
+def _second_divided_differences(fun: _ScalarFunction, consts, w: Array,
+                                g: Array, g_err: Array) -> Array:
   """Returns D[..., i, k, j] = f[w_i, w_k, w_j]; w must be sorted."""
-  # Order each triple as lo <= mid <= hi (eigh sorts w, so by index). Then
-  # f[lo, mid, hi] = (f[mid, hi] - f[lo, mid]) / (hi - lo) divides by the
-  # largest gap, with rounding error (eps (|f[lo,mid]| + |f[mid,hi]|) + the
-  # errors of both) / (hi - lo). Its confluent form is f''(c) / 2 at the
-  # centroid c, where the first-order Taylor term vanishes, so the truncation
-  # error is f''''(c) sum_i (x_i - c)^2 / 48 <= f'''' (hi - lo)^2 / 72; we
-  # estimate f'''' (hi - lo)^2 / 4 by f''(lo) + f''(hi) - 2 f''((lo+hi)/2).
-  # Taking the smaller error balances span^2 against eps / span^2, i.e. the
-  # eps^(1/4) threshold for second differences.
+  # With lo <= mid <= hi (eigh sorts w, so by index), f[lo, mid, hi] =
+  # (f[mid, hi] - f[lo, mid]) / (hi - lo) has rounding error
+  # (eps (|f[lo,mid]| + |f[mid,hi]|) + their errors) / (hi - lo); f''(c) / 2
+  # at the centroid c, where the first-order Taylor term vanishes, has
+  # truncation error O(f'''' (hi - lo)^2), estimated by the larger of
+  # f''(lo) + f''(hi) - 2 f''((lo+hi)/2) (zero for an odd f'', as tanh's at
+  # -1, -1, 1) and the distance of f''(c)/2 to the mean of f''/2 at the
+  # nodes. The smaller error wins: an eps^(1/4) threshold.
   eps = dtypes.finfo(w.dtype).eps
   lo, mid, hi = _sorted_triples(w.shape[-1])
   w_lo, w_mid, w_hi = w[..., lo], w[..., mid], w[..., hi]
   g_a, g_b = g[..., lo, mid], g[..., mid, hi]
   span = w_hi - w_lo
   exact = (g_b - g_a) / jnp.where(span == 0, 1, span)
-  d2w = matfun.second_derivative(w)
-  d2_mid = matfun.second_derivative((w[..., :, None] + w[..., None, :]) / 2)
+  d2w = fun(w, consts, 2)
+  d2_mid = fun((w[..., :, None] + w[..., None, :]) / 2, consts, 2)
+  taylor = fun((w_lo + w_mid + w_hi) / 3, consts, 2) / 2
   curvature = d2w[..., lo] + d2w[..., hi] - 2 * d2_mid[..., lo, hi]
-  truncation = jnp.abs(curvature) / 18
+  mean = (d2w[..., lo] + d2w[..., mid] + d2w[..., hi]) / 6
+  truncation = jnp.maximum(jnp.abs(curvature) / 18, jnp.abs(taylor - mean))
   rounding = (eps * (jnp.abs(g_a) + jnp.abs(g_b)) + g_err[..., lo, mid]
               + g_err[..., mid, hi])
   use_taylor = truncation * span <= rounding
-  taylor = matfun.second_derivative((w_lo + w_mid + w_hi) / 3) / 2
   return jnp.where(use_taylor, taylor, exact)
 
 
@@ -507,22 +403,23 @@ def _promote(*operands: tuple[Array, int]) -> list[Array]:
           for x, r in operands]
 
 
-def _funm_from_eigh(matfun: _MatrixFunction, w: Array, v: Array) -> Array:
-  fw, v = _promote((matfun.value(w), 1), (v, 2))
+def _funm_from_eigh(fun: _ScalarFunction, consts, w: Array, v: Array
+                    ) -> Array:
+  fw, v = _promote((fun(w, consts), 1), (v, 2))
   return _dot(v * fw[..., None, :], _H(v))
 
 
-def _frechet_from_eigh(matfun: _MatrixFunction, w: Array, v: Array,
+def _frechet_from_eigh(fun: _ScalarFunction, consts, w: Array, v: Array,
                        e: Array) -> Array:
-  g, _ = _first_divided_differences(matfun, w)
+  g, _ = fun.divided_differences(w, consts)
   g, v, e = _promote((g, 2), (v, 2), (e, 2))
   return _from_eigenbasis(v, g * _to_eigenbasis(v, e))
 
 
-def _frechet2_from_eigh(matfun: _MatrixFunction, w: Array, v: Array,
+def _frechet2_from_eigh(fun: _ScalarFunction, consts, w: Array, v: Array,
                         e: Array, h: Array) -> Array:
-  g, g_err = _first_divided_differences(matfun, w)
-  d = _second_divided_differences(matfun, w, g, g_err)
+  g, g_err = fun.divided_differences(w, consts)
+  d = _second_divided_differences(fun, consts, w, g, g_err)
   d, v, e, h = _promote((d, 3), (v, 2), (e, 2), (h, 2))
   e_hat, h_hat = _to_eigenbasis(v, e), _to_eigenbasis(v, h)
   contract = partial(einsum, "...ikj,...ik,...kj->...ij",
@@ -531,26 +428,28 @@ def _frechet2_from_eigh(matfun: _MatrixFunction, w: Array, v: Array,
   return _from_eigenbasis(v, m)
 
 
-@partial(jit, static_argnums=(0,))
-def _funm_hermitian_wrapper(matfun: _MatrixFunction, a: Array) -> Array:
-  a = symmetrize(a)
-  v, w = lax_linalg.eigh(lax.stop_gradient(a), symmetrize_input=False)
-  return _funm_hermitian(matfun, a, _eigenvalues_in_domain(matfun, w), v)
+def _check_no_const_tangents(fun: _ScalarFunction, const_tangents) -> None:
+  if not all(type(t) in (SymbolicZero, ad_util.Zero) for t in const_tangents):
+    raise NotImplementedError(
+        "funm_hermitian: derivatives with respect to values that func "
+        f"closes over are not implemented (func={fun.name}).")
 
 
 @partial(custom_jvp, nondiff_argnums=(0,))
-def _funm_hermitian(matfun: _MatrixFunction, a: Array, w: Array, v: Array
-                    ) -> Array:
+def _funm_hermitian(fun: _ScalarFunction, a: Array, w: Array, v: Array,
+                    *consts: Array) -> Array:
   del a  # Only carries the tangent; `w, v = eigh(a)`.
-  return _funm_from_eigh(matfun, w, v)
+  return _funm_from_eigh(fun, consts, w, v)
 
 
-@_funm_hermitian.defjvp
-def _funm_hermitian_jvp(matfun, primals, tangents):
-  a, w, v = primals
-  a_dot, _, _ = tangents
-  out = _funm_hermitian(matfun, a, w, v)
-  return out, funm_hermitian_frechet_p.bind(a, a_dot, w, v, matfun=matfun)
+@partial(_funm_hermitian.defjvp, symbolic_zeros=True)
+def _funm_hermitian_jvp(fun, primals, tangents):
+  a, w, v, *consts = primals
+  a_dot, _, _, *consts_dot = tangents
+  # w, v are under stop_gradient: a tangent that is not a_dot is a const's.
+  _check_no_const_tangents(fun, consts_dot)
+  out = _funm_hermitian(fun, a, w, v, *consts)
+  return out, funm_hermitian_frechet_p.bind(a, a_dot, w, v, *consts, fun=fun)
 
 
 @custom_jvp
@@ -562,12 +461,9 @@ def _eigh_dropping_degenerate_pairs(a: Array) -> tuple[Array, Array]:
 @_eigh_dropping_degenerate_pairs.defjvp
 def _eigh_dropping_degenerate_pairs_jvp(primals, tangents):
   # The eigh JVP, dV = V Y with Y_ij = K_ij / (l_j - l_i), K = V^H dA V, and
-  # Y_ij = 0 on the pairs closer than sqrt(eps) of the spread, without its
-  # second-order coupling and gauge check: only used for the third-order
-  # fallback. Matrix functions depend on the eigenvectors only through the
-  # projectors onto whole clusters, for which zeroing such pairs is exact
-  # and bounds the rounding error of the others (see
-  # _sylvester_singular_pivots), whatever jax_linalg_degeneracy_rtol says.
+  # Y_ij = 0 on pairs closer than sqrt(eps) of the spread, for the third-order
+  # fallback only: matrix functions depend on the eigenvectors only through
+  # projectors onto whole clusters, for which zeroing such pairs is exact.
   a, = primals
   a_dot, = tangents
   w, v = _eigh_dropping_degenerate_pairs(a)
@@ -594,23 +490,24 @@ def _cotangent_like(ct: Array, aval: core.AbstractValue) -> Array:
   return ct.astype(aval.dtype)
 
 
-def _funm_frechet_abstract_eval(a, *directions_and_eigh, matfun):
-  *directions, w, v = directions_and_eigh
+def _funm_frechet_abstract_eval(a, *operands, fun):
+  *directions, w, v = operands[:len(operands) - fun.num_consts]
   batch_shape = np.broadcast_shapes(*(x.shape[:-2] for x in (a, *directions)))
-  dtype = np.result_type(v.dtype, _value_dtype(matfun, w.dtype),
-                         *(x.dtype for x in directions))
+  dtype = np.result_type(v.dtype, fun.dtype, *(x.dtype for x in directions))
   return core.ShapedArray(batch_shape + v.shape[-2:], dtype)
 
 
-@lru_cache(maxsize=256)
-def _value_dtype(matfun: _MatrixFunction, dtype: np.dtype) -> np.dtype:
-  return eval_shape(matfun.value, core.ShapedArray((), dtype)).dtype
-
-
 def _funm_frechet_batching_rule(prim, core_ranks, batched_args, batch_dims,
-                                **params):
+                                *, fun):
   # The primitives broadcast leading dimensions, so unbatched operands (e.g.
   # `a`, `w`, `v` under jacfwd) are left alone and decomposed only once.
+  # The values `fun` closes over are not batched: `fun` would differ per
+  # batch member.
+  consts_dims = batch_dims[len(core_ranks):]
+  if any(d is not None for d in consts_dims):
+    raise NotImplementedError(
+        f"funm_hermitian: derivatives under vmap over values that func "
+        f"closes over are not implemented (func={fun.name}).")
   size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
               if d is not None)
   nbatch = max(x.ndim - r - (d is not None)
@@ -622,84 +519,89 @@ def _funm_frechet_batching_rule(prim, core_ranks, batched_args, batch_dims,
       x = x.reshape((size,) + (1,) * (nbatch - (x.ndim - 1 - r))
                     + x.shape[1:])
     args.append(x)
-  return prim.bind(*args, **params), 0
+  args += batched_args[len(core_ranks):]
+  return prim.bind(*args, fun=fun), 0
 
 
-def _frechet_lowering(a, e, w, v, *, matfun):
+def _funm_frechet_impl(a, e, w, v, *consts, fun):
   del a
-  return _frechet_from_eigh(matfun, w, v, e)
+  return _frechet_from_eigh(fun, consts, w, v, e)
 
 
-def _frechet2_lowering(a, e, h, w, v, *, matfun):
+def _funm_frechet2_impl(a, e, h, w, v, *consts, fun):
   del a
-  return _frechet2_from_eigh(matfun, w, v, e, h)
+  return _frechet2_from_eigh(fun, consts, w, v, e, h)
 
 
-def _funm_frechet_jvp_rule(primals, tangents, *, matfun):
+def _funm_frechet_jvp_rule(primals, tangents, *, fun):
   # d L_A(E) = L_A(dE) + Q_A(E, dA); w and v move with a.
-  a, e, w, v = primals
-  a_dot, e_dot, _, _ = tangents
-  out = funm_hermitian_frechet_p.bind(a, e, w, v, matfun=matfun)
+  a, e, w, v, *consts = primals
+  a_dot, e_dot, _, _, *consts_dot = tangents
+  _check_no_const_tangents(fun, consts_dot)
+  out = funm_hermitian_frechet_p.bind(a, e, w, v, *consts, fun=fun)
   terms = []
   if type(e_dot) is not ad_util.Zero:
-    terms.append(funm_hermitian_frechet_p.bind(a, e_dot, w, v, matfun=matfun))
+    terms.append(funm_hermitian_frechet_p.bind(a, e_dot, w, v, *consts,
+                                               fun=fun))
   if type(a_dot) is not ad_util.Zero:
-    terms.append(funm_hermitian_frechet2_p.bind(a, e, a_dot, w, v,
-                                                matfun=matfun))
+    terms.append(funm_hermitian_frechet2_p.bind(a, e, a_dot, w, v, *consts,
+                                                fun=fun))
   if not terms:
     return out, ad_util.p2tz(out)
   return out, _sum_like(out, terms)
 
 
-def _funm_frechet_transpose_rule(ct, a, e, w, v, *, matfun):
+def _funm_frechet_transpose_rule(ct, a, e, w, v, *consts, fun):
   # L^T(C) = L(C^T)^T, see the derivation above.
   assert ad.is_undefined_primal(e)
-  assert not any(map(ad.is_undefined_primal, (a, w, v)))
+  assert not any(map(ad.is_undefined_primal, (a, w, v, *consts)))
+  nones = [None] * len(consts)
   if type(ct) is ad_util.Zero:
-    return [None, ad_util.Zero(e.aval), None, None]
-  ct_e = _T(funm_hermitian_frechet_p.bind(a, _T(ct), w, v, matfun=matfun))
-  return [None, _cotangent_like(ct_e, e.aval), None, None]
+    return [None, ad_util.Zero(e.aval), None, None, *nones]
+  ct_e = _T(funm_hermitian_frechet_p.bind(a, _T(ct), w, v, *consts, fun=fun))
+  return [None, _cotangent_like(ct_e, e.aval), None, None, *nones]
 
 
-def _funm_frechet2_jvp_rule(primals, tangents, *, matfun):
+def _funm_frechet2_jvp_rule(primals, tangents, *, fun):
   # d Q_A(E, H) = Q_A(dE, H) + Q_A(E, dH) + (D_A Q_A(E, H))[dA]. The last,
   # third-order, term differentiates the formula for Q through
   # `_eigh_dropping_degenerate_pairs`.
-  a, e, h, w, v = primals
-  a_dot, e_dot, h_dot, _, _ = tangents
-  out = funm_hermitian_frechet2_p.bind(a, e, h, w, v, matfun=matfun)
+  a, e, h, w, v, *consts = primals
+  a_dot, e_dot, h_dot, _, _, *consts_dot = tangents
+  _check_no_const_tangents(fun, consts_dot)
+  out = funm_hermitian_frechet2_p.bind(a, e, h, w, v, *consts, fun=fun)
   terms = []
   if type(e_dot) is not ad_util.Zero:
-    terms.append(funm_hermitian_frechet2_p.bind(a, e_dot, h, w, v,
-                                                matfun=matfun))
+    terms.append(funm_hermitian_frechet2_p.bind(a, e_dot, h, w, v, *consts,
+                                                fun=fun))
   if type(h_dot) is not ad_util.Zero:
-    terms.append(funm_hermitian_frechet2_p.bind(a, e, h_dot, w, v,
-                                                matfun=matfun))
+    terms.append(funm_hermitian_frechet2_p.bind(a, e, h_dot, w, v, *consts,
+                                                fun=fun))
   if type(a_dot) is not ad_util.Zero:
     def q(a):
       w, v = _eigh_dropping_degenerate_pairs(a)
-      w = _eigenvalues_in_domain(matfun, w)
-      return _frechet2_from_eigh(matfun, w, v, e, h)
+      return _frechet2_from_eigh(fun, consts, w, v, e, h)
     terms.append(jvp(q, (a,), (a_dot,))[1])
   if not terms:
     return out, ad_util.p2tz(out)
   return out, _sum_like(out, terms)
 
 
-def _funm_frechet2_transpose_rule(ct, a, e, h, w, v, *, matfun):
+def _funm_frechet2_transpose_rule(ct, a, e, h, w, v, *consts, fun):
   # Q_H^T(C) = Q(C^T, H)^T and, Q being symmetric, Q_E^T(C) = Q(E, C^T)^T.
   assert ad.is_undefined_primal(e) != ad.is_undefined_primal(h)
-  assert not any(map(ad.is_undefined_primal, (a, w, v)))
+  assert not any(map(ad.is_undefined_primal, (a, w, v, *consts)))
   linear = e if ad.is_undefined_primal(e) else h
   other = h if ad.is_undefined_primal(e) else e
   if type(ct) is ad_util.Zero:
     ct_linear = ad_util.Zero(linear.aval)
   else:
     ct_linear = _cotangent_like(_T(funm_hermitian_frechet2_p.bind(
-        a, _T(ct), other, w, v, matfun=matfun)), linear.aval)
+        a, _T(ct), other, w, v, *consts, fun=fun)), linear.aval)
+  nones = [None] * len(consts)
   if ad.is_undefined_primal(e):
-    return [None, ct_linear, None, None, None]
-  return [None, None, ct_linear, None, None]
+    return [None, ct_linear, None, None, None, *nones]
+  return [None, None, ct_linear, None, None, *nones]
 
 
 def _sum_like(out: Array, terms: list[Array]) -> Array:
@@ -710,8 +612,7 @@ def _sum_like(out: Array, terms: list[Array]) -> Array:
 
 
 funm_hermitian_frechet_p = core.Primitive("funm_hermitian_frechet")
-funm_hermitian_frechet_p.def_impl(
-    partial(dispatch.apply_primitive, funm_hermitian_frechet_p))
+funm_hermitian_frechet_p.def_impl(_funm_frechet_impl)
 funm_hermitian_frechet_p.def_abstract_eval(_funm_frechet_abstract_eval)
 ad.primitive_jvps[funm_hermitian_frechet_p] = _funm_frechet_jvp_rule
 ad.primitive_transposes[funm_hermitian_frechet_p] = (
@@ -719,11 +620,10 @@ ad.primitive_transposes[funm_hermitian_frechet_p] = (
 batching.primitive_batchers[funm_hermitian_frechet_p] = partial(
     _funm_frechet_batching_rule, funm_hermitian_frechet_p, (2, 2, 1, 2))
 mlir.register_lowering(funm_hermitian_frechet_p, mlir.lower_fun(
-    _frechet_lowering, multiple_results=False))
+    _funm_frechet_impl, multiple_results=False))
 
 funm_hermitian_frechet2_p = core.Primitive("funm_hermitian_frechet2")
-funm_hermitian_frechet2_p.def_impl(
-    partial(dispatch.apply_primitive, funm_hermitian_frechet2_p))
+funm_hermitian_frechet2_p.def_impl(_funm_frechet2_impl)
 funm_hermitian_frechet2_p.def_abstract_eval(_funm_frechet_abstract_eval)
 ad.primitive_jvps[funm_hermitian_frechet2_p] = _funm_frechet2_jvp_rule
 ad.primitive_transposes[funm_hermitian_frechet2_p] = (
@@ -731,4 +631,86 @@ ad.primitive_transposes[funm_hermitian_frechet2_p] = (
 batching.primitive_batchers[funm_hermitian_frechet2_p] = partial(
     _funm_frechet_batching_rule, funm_hermitian_frechet2_p, (2, 2, 2, 1, 2))
 mlir.register_lowering(funm_hermitian_frechet2_p, mlir.lower_fun(
-    _frechet2_lowering, multiple_results=False))
+    _funm_frechet2_impl, multiple_results=False))
+
+
+# The named functions below (expm, logm, sqrtm, powm) stay in this package:
+# their closed-form divided differences are more accurate than the generic
+# ones for close eigenvalues, but are not worth four new names in jax.lax.
+def _funm_hermitian_closed_form(a: ArrayLike, name: str, func: Callable,
+                                divided_difference: Callable | None = None,
+                                *, nonnegative: bool = False) -> Array:
+  a = symmetrize(_check_hermitian_input(a, name))
+  v, w = lax_linalg.eigh(lax.stop_gradient(a), symmetrize_input=False)
+  fun, consts = _trace_scalar_function(func, w.dtype)
+  if divided_difference is not None:
+    fun = _ClosedFormFunction(fun.jaxpr, fun.name, divided_difference)
+  return _funm_hermitian(fun, a, _eigenvalues_in_domain(nonnegative, w), v,
+                         *consts)
+
+
+# A built-in function whose first divided differences have a closed form.
+class _ClosedFormFunction(_ScalarFunction):
+
+  def __init__(self, jaxpr: core.Jaxpr, name: str,
+               divided_difference: Callable):
+    super().__init__(jaxpr, name)
+    self.divided_difference = divided_difference
+
+  def divided_differences(self, w, consts):
+    g = self.divided_difference(w[..., :, None], w[..., None, :])
+    return g, 4 * dtypes.finfo(w.dtype).eps * jnp.abs(g)
+
+
+# For functions defined on [0, inf) (sqrt, fractional powers), a negative
+# eigenvalue within rounding of zero, |w_i| <= 2 n eps max|w| (the backward
+# error of eigh, with a margin of n), is taken as 0, so that positive
+# semidefinite matrices work; a more negative one gives NaN, as jnp.sqrt
+# does, instead of being silently clipped.
+def _eigenvalues_in_domain(nonnegative: bool, w: Array) -> Array:
+  if not nonnegative:
+    return w
+  n = w.shape[-1]
+  tol = (2 * n * dtypes.finfo(w.dtype).eps
+         * jnp.max(jnp.abs(w), axis=-1, keepdims=True, initial=0))
+  return jnp.where(w >= -tol, jnp.maximum(w, 0), np.nan).astype(w.dtype)
+
+
+# f[x, y] = e^hi expm1(d) / d with hi = max(x, y), d = min(x, y) - hi <= 0:
+# no cancellation and nothing larger than e^hi.
+def _expm_divided_difference(x: Array, y: Array) -> Array:
+  hi = jnp.maximum(x, y)
+  d = jnp.minimum(x, y) - hi
+  d_safe = jnp.where(d == 0, -1, d)
+  return jnp.exp(hi) * jnp.where(d == 0, 1, jnp.expm1(d_safe) / d_safe)
+
+
+# log(lo) - log(hi) = log1p(u) with u = (lo - hi) / hi in (-1, 0], where
+# lo - hi is exact for close arguments (Sterbenz).
+def _logm_divided_difference(x: Array, y: Array) -> Array:
+  hi = jnp.maximum(x, y)
+  u = (jnp.minimum(x, y) - hi) / hi
+  u_safe = jnp.where(u == 0, -0.5, u)
+  return jnp.where(u == 0, 1, jnp.log1p(u_safe) / u_safe) / hi
+
+
+# (sqrt x - sqrt y) / (x - y) = 1 / (sqrt x + sqrt y).
+def _sqrtm_divided_difference(x: Array, y: Array) -> Array:
+  return 1 / (_sqrt_clipped(x) + _sqrt_clipped(y))
+
+
+# lo^p - hi^p = hi^p expm1(p log1p(u)), u = (lo - hi) / hi in [-1, 0], so
+# f[x, y] = hi^(p-1) expm1(p log1p(u)) / u, with limit p hi^(p-1) at u = 0.
+# At lo = 0 (u = -1) this is hi^(p-1) for p > 0, as it should be.
+def _powm_divided_difference(p: float, x: Array, y: Array) -> Array:
+  hi = jnp.maximum(jnp.maximum(x, y), 0)
+  lo = jnp.maximum(jnp.minimum(x, y), 0)
+  hi_safe = jnp.where(hi == 0, 1, hi)
+  u = jnp.where(hi == 0, 0, (lo - hi) / hi_safe)
+  u_safe = jnp.where(u == 0, -0.5, u)
+  ratio = jnp.where(u == 0, p, jnp.expm1(p * jnp.log1p(u_safe)) / u_safe)
+  return jnp.power(hi, p - 1) * ratio
+
+
+def _sqrt_clipped(x: Array) -> Array:
+  return jnp.sqrt(jnp.maximum(x, 0))
