@@ -324,7 +324,8 @@ def add_imports(text: str, path: str, needed: list[tuple],
                re.split(r"[. ]", key)[0]]
       if not group:  # The first import of its package: by overall order.
         group = [n for n in mod.tree.body if isinstance(
-            n, (ast.Import, ast.ImportFrom)) and n.module != "__future__"]
+            n, (ast.Import, ast.ImportFrom)) and
+                 getattr(n, "module", None) != "__future__"]
       if not group:
         raise SystemExit(f"error: {path} has no imports to join")
       later = [n for n in group if order(_import_key(n)) > order(key)]
