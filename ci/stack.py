@@ -487,6 +487,10 @@ STACK = (
                    after="solve_sylvester"),
         ),
     }, tests=("solve_sylvester_test.py",)),
+    # The blocked kernel's real-arithmetic path for real Schur factors: with
+    # it PR 11 was over 800 lines. Until it, large quasi-triangular equations
+    # are solved in the complex Schur bases by the column kernel (PR 10); it
+    # comes after solve_sylvester, which does not depend on it.
     PR("13-sylvester-quasi-blocked", {
         "jax/_src/lax/sylvester.py": (
             Replace(SYLVESTER, "_sylvester_block_solve"),
