@@ -232,7 +232,6 @@ SYLVESTER_TRIANGULAR_ONLY = (
         ("(factors, a, b, y, *, transpose,\n"
          "                                quasi_triangular, **_):",
          "(a, b, y, *, transpose, **_):"),
-        ("the factors\n  # reference.", "triangular\n  # factors reference."),
         ("""  if quasi_triangular:
     # The entries of quasi-triangular factors in use, those of their upper
     # triangles and bumps. With singular pairs, the generalized solution is

@@ -160,18 +160,6 @@ def _check_sylvester_solve_args(a, b, c, *, quasi_triangular, rtol,
 def _sylvester_is_tolerance(x) -> bool:
   return isinstance(x, (int, float, np.number)) and 0 <= x < np.inf
 
-# Lorentzian broadening, which stays in this package (ci/stack.py): its
-# argument check, reciprocal pivots and JVP rule.
-def _check_sylvester_broadening(broadening, quasi_triangular):
-  if not _sylvester_is_tolerance(broadening):
-    raise ValueError(
-        "sylvester_solve: broadening must be None or a finite nonnegative "
-        f"Python number, got {broadening!r}.")
-  if quasi_triangular:
-    raise ValueError(
-        "sylvester_solve: quasi_triangular=True needs broadening=None, got "
-        f"broadening={broadening}.")
-
 # triangular_sylvester_solve_p(a, b, c) solves op(A) Y + Y op(B) = C for Y,
 # where A and B are the upper triangular factors of Schur decompositions
 # that the caller already has, and op is the identity, or the transpose
@@ -202,11 +190,6 @@ def _sylvester_scaled_inverses(da, db, scale, *, rtol, broadening):
     inv = _sylvester_lorentzian_inverses(d, broadening)
   finite = _broadcast_to(lax.is_finite(scale)[..., None, None], inv.shape)
   return lax.select(finite, inv, lax.full_like(inv, np.nan))
-
-def _sylvester_lorentzian_inverses(d, broadening):
-  # conj(d) / (|d|^2 + broadening) for each pivot d: smooth in d.
-  d2 = (d * d.conj()).real
-  return d.conj() / (d2 + broadening).astype(d.dtype)
 
 def _sylvester_triangular_inverses(a, b, *, rtol, broadening):
   # The pivots of op(A) Y + Y op(B) are a_ii + b_jj whatever op is; the scale
@@ -290,40 +273,6 @@ def _sylvester_triangular_jvp_rule(primals, tangents, **params):
   if type(rhs) is ad_util.Zero:
     return y, rhs
   return y, triangular_sylvester_solve_p.bind(a, b, rhs, **params)
-
-def _sylvester_broadened_jvp_rule(primals, tangents, **params):
-  # With broadening, the substitution is y_k = g(d_k) r_k with
-  # r = C - S_off(Y), S_off the off-diagonal part of S, and
-  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
-  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
-  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
-  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0. Broadening
-  # needs triangular factors: quasi-triangular ones never get here.
-  a, b, c = primals
-  a_dot, b_dot, c_dot = tangents
-  broadening = params["broadening"]
-  apply = partial(_sylvester_triangular_apply, (a, b), **params)
-  y = triangular_sylvester_solve_p.bind(a, b, c, **params)
-  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
-    if type(c_dot) is ad_util.Zero:
-      return y, c_dot
-    return y, triangular_sylvester_solve_p.bind(a, b, c_dot, **params)
-  da, db = _extract_diagonal(a), _extract_diagonal(b)
-  d = da[..., :, None] + db[..., None, :]
-  da_dot, db_dot = (
-      lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
-      _extract_diagonal(x_dot)
-      for x, x_dot in ((da, a_dot), (db, b_dot)))
-  d_dot = da_dot[..., :, None] + db_dot[..., None, :]
-  g = _sylvester_triangular_inverses(
-      a, b, rtol=params["rtol"], broadening=broadening)
-  d2 = (d * d.conj()).real.astype(d.dtype)
-  g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
-      (d2 + broadening) * (d2 + broadening))
-  z = g_dot * (c - apply(a, b, y) + d * y)
-  rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
-  rhs = rhs - (apply(a, b, z) - d * z)
-  return y, z + triangular_sylvester_solve_p.bind(a, b, rhs, **params)
 
 def _sylvester_triangular_transpose_rule(ct, a, b, c, *, transpose, **params):
   # The solve is linear in c. Its transpose solves the transposed equation
@@ -1497,3 +1446,58 @@ def _sylvester_quasi_blocked_solve(ab: Array, c: Array, tol: Array,
   return lax.select(
       fast, real_solve(ab, c, clamp(layout_a, size_a), clamp(layout_b, size_b)),
       complex_solve(ab, c))
+
+
+# Lorentzian broadening (a smooth replacement of the reciprocal pivots),
+# which stays in this package (ci/stack.py, PACKAGE_ONLY_SYLVESTER): its
+# argument check, reciprocal pivots and JVP rule.
+def _check_sylvester_broadening(broadening, quasi_triangular):
+  if not _sylvester_is_tolerance(broadening):
+    raise ValueError(
+        "sylvester_solve: broadening must be None or a finite nonnegative "
+        f"Python number, got {broadening!r}.")
+  if quasi_triangular:
+    raise ValueError(
+        "sylvester_solve: quasi_triangular=True needs broadening=None, got "
+        f"broadening={broadening}.")
+
+
+def _sylvester_lorentzian_inverses(d, broadening):
+  # conj(d) / (|d|^2 + broadening) for each pivot d: smooth in d.
+  d2 = (d * d.conj()).real
+  return d.conj() / (d2 + broadening).astype(d.dtype)
+
+
+def _sylvester_broadened_jvp_rule(primals, tangents, **params):
+  # With broadening, the substitution is y_k = g(d_k) r_k with
+  # r = C - S_off(Y), S_off the off-diagonal part of S, and
+  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
+  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
+  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
+  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0. Broadening
+  # needs triangular factors: quasi-triangular ones never get here.
+  a, b, c = primals
+  a_dot, b_dot, c_dot = tangents
+  broadening = params["broadening"]
+  apply = partial(_sylvester_triangular_apply, (a, b), **params)
+  y = triangular_sylvester_solve_p.bind(a, b, c, **params)
+  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
+    if type(c_dot) is ad_util.Zero:
+      return y, c_dot
+    return y, triangular_sylvester_solve_p.bind(a, b, c_dot, **params)
+  da, db = _extract_diagonal(a), _extract_diagonal(b)
+  d = da[..., :, None] + db[..., None, :]
+  da_dot, db_dot = (
+      lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
+      _extract_diagonal(x_dot)
+      for x, x_dot in ((da, a_dot), (db, b_dot)))
+  d_dot = da_dot[..., :, None] + db_dot[..., None, :]
+  g = _sylvester_triangular_inverses(
+      a, b, rtol=params["rtol"], broadening=broadening)
+  d2 = (d * d.conj()).real.astype(d.dtype)
+  g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
+      (d2 + broadening) * (d2 + broadening))
+  z = g_dot * (c - apply(a, b, y) + d * y)
+  rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
+  rhs = rhs - (apply(a, b, z) - d * z)
+  return y, z + triangular_sylvester_solve_p.bind(a, b, rhs, **params)
