@@ -310,7 +310,12 @@ def add_imports(text: str, path: str, needed: list[tuple],
     if same:
       node = same[0]
       names = [a.name + (f" as {a.asname}" if a.asname else "")
-               for a in node.names] + [entry]
+               for a in node.names]
+      # In order, where the names are (as isort orders them: by ASCII).
+      at = len(names)
+      if names == sorted(names):
+        at = next((i for i, n in enumerate(names) if n > entry), at)
+      names.insert(at, entry)
       stmt = f"from {module} import {', '.join(names)}"
       if len(stmt) > 80:
         stmt = f"from {module} import (\n    {', '.join(names)})"

@@ -273,22 +273,18 @@ SYLVESTER_QUASI_TRIANGULAR = (
 SYLVESTER_BLOCKED_TRIANGULAR = (
     ("pivots: Array,\n                           quasi: bool) -> Array:",
      "pivots: Array\n                           ) -> Array:"),
-    ("  # with pivots the inverted pivots, or, if quasi (quasi-triangular a "
-     "and b\n  # with their 2 x 2 blocks at even indices), in closed form "
-     "with pivots\n  # from _sylvester_pair_inverses. A step",
-     "  # with pivots the inverted pivots. A step"),
+    (" With quasi (quasi-triangular a and b with their 2 x 2 blocks at\n"
+     "  # even indices) the leaves are solved in closed form instead, with "
+     "pivots\n  # from _sylvester_pair_inverses.", ""),
     ("        _sylvester_pair_apply(a_d, b_d, p, r) if quasi else\n", ""),
     ("s: int, quasi: bool = False) -> Array:", "s: int) -> Array:"),
-    ("  # below the diagonal (or quasi-triangular, see "
-     "_sylvester_band_wavefront),\n  # r <= q,", "  # below the diagonal, "
-     "r <= q,"),
-    (", and start at whole blocks, so none cuts a 2 x 2 block\n  # of "
-     "quasi-triangular coefficients. Measured", ". Measured"),
+    (" With quasi, a and b are quasi-triangular (see\n  # "
+     "_sylvester_block_solve), and the bands start at whole blocks, so none"
+     "\n  # cuts one of their 2 x 2 blocks.", ""),
     ("s, quasi)", "s)"),
     ("s: int,\n                              quasi: bool = False) -> Array:",
      "s: int) -> Array:"),
-    ("  # below the diagonal (or quasi-triangular, see below), r <= q.",
-     "  # below the diagonal, r <= q."),
+    (" (with quasi, quasi-triangular)", ""),
     ("allow_negative_indices=False),\n        quasi)",
      "allow_negative_indices=False))"),
 )

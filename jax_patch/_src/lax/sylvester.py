@@ -853,13 +853,13 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
   # two batched products with the leaves solved so far (the others are zero)
   # and the off-diagonal leaves of a and b,
   #   C[k, l] - sum_{k2>k} a[k, k2] Y[k2, l] - sum_{l2<l} Y[k, l2] b[l2, l],
-  # and solves the leaves on its anti-diagonal, elementwise: by substitution
-  # with pivots the inverted pivots, or, if quasi (quasi-triangular a and b
-  # with their 2 x 2 blocks at even indices), in closed form with pivots
-  # from _sylvester_pair_inverses. A step is two products and one
+  # and solves the leaves on its anti-diagonal, elementwise, by substitution
+  # with pivots the inverted pivots. A step is two products and one
   # elementwise loop; a loop keeps the compiled size independent of s. The
   # products spend about h times the flops of a lazy update, little at these
-  # sizes.
+  # sizes. With quasi (quasi-triangular a and b with their 2 x 2 blocks at
+  # even indices) the leaves are solved in closed form instead, with pivots
+  # from _sylvester_pair_inverses.
   *batch, s, _ = c.shape
   nb = len(batch)
   h = s // 2
@@ -973,10 +973,10 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
                          s: int, quasi: bool = False) -> Array:
   """Solves a Y + Y b = c by wavefronts over s x s blocks, in bands of rows."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
-  # below the diagonal (or quasi-triangular, see _sylvester_band_wavefront),
-  # r <= q, and pivots as _sylvester_block_solve takes them. The r block rows
-  # are solved in bands of about _SYLVESTER_BAND_HEIGHT, bottom band first,
-  # each by a wavefront of its own after one product with the bands below:
+  # below the diagonal, r <= q, and pivots as _sylvester_block_solve takes
+  # them. The r block rows are solved in bands of about
+  # _SYLVESTER_BAND_HEIGHT, bottom band first, each by a wavefront of its
+  # own after one product with the bands below:
   #   Y_k solves A_kk Y_k + Y_k B = C_k - A_k,>k Y_>k.
   # A wavefront over the whole grid leaves about half of its rows idle (its
   # anti-diagonals grow and shrink) and contracts over the zero blocks below
@@ -984,8 +984,10 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
   # are idle, and the product with the bands below runs as one GEMM. The bands
   # have one shape (the bottom one padded with decoupled zero rows: zero
   # coefficients and pivots give zero unknowns), so one loop over them runs one
-  # compiled wavefront, and start at whole blocks, so none cuts a 2 x 2 block
-  # of quasi-triangular coefficients. Measured on CPU (2 cores, best of 5
+  # compiled wavefront. With quasi, a and b are quasi-triangular (see
+  # _sylvester_block_solve), and the bands start at whole blocks, so none
+  # cuts one of their 2 x 2 blocks.
+  # Measured on CPU (2 cores, best of 5
   # blocks, float64, the real Schur forms of randn(n, n) / sqrt(n) + 3 I): the
   # real quasi-triangular solve took 6.5, 8.7, 20.2, 45.3, 107 and 223 ms with
   # bands at n = 160, 200, 300, 400, 600 and 800, against 8.9, 12.5, 28.9,
@@ -1076,7 +1078,7 @@ def _sylvester_band_wavefront(layout_b: tuple[Array, Array], a: Array,
                               quasi: bool = False) -> Array:
   """The wavefront of _sylvester_wavefront, b laid out in layout_b."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
-  # below the diagonal (or quasi-triangular, see below), r <= q. Block (K, L)
+  # below the diagonal (with quasi, quasi-triangular), r <= q. Block (K, L)
   # of Y depends on the blocks below it in column L and left of it in row K,
   # so the r blocks
   #   (K, L_K) with L_K = d - r + 1 + K,  K = 0..r-1,
