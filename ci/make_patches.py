@@ -176,8 +176,8 @@ def take(src: str, names: tuple[str, ...], taken: set) -> list[str]:
       raise SystemExit(f"error: {src} defines no {name!r}")
   out = []
   for node, start, end in spans:
-    if out:
-      out += [""] * min(2, max(1, mod.gap_above(start)))
+    if out:  # As in the package: adjacent constants stay adjacent.
+      out += [""] * min(2, mod.gap_above(start))
     out += [re.sub(r"\bjax_patch\._src\b", "jax._src", l)
             for l in mod.text(start, end)]
     taken.add((src, start))
@@ -243,7 +243,8 @@ def insert(mod: Module, block: list[str], before=None, after=None) -> str:
     bottom = end
     while bottom < len(lines) and not lines[bottom].strip():
       bottom += 1
-    gap = max(1, bottom - end)
+    # After the file's last statement, two blank lines (none follow it).
+    gap = max(1, bottom - end) if bottom < len(lines) else 2
     new = lines[:end] + [""] * gap + block + lines[end:]
   return "\n".join(new) + "\n"
 
