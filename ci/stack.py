@@ -141,10 +141,10 @@ def package_only(name: str) -> bool:
 PACKAGE_ONLY_FUNM = ()
 PACKAGE_ONLY_SCIPY = ()
 # Lorentzian broadening of sylvester_solve (a smooth replacement of its
-# reciprocal pivots): a parameter of the primitive with its own JVP rule, for
-# uses (smoothed Sylvester solves in physics codes) whose case upstream has
-# not been made; upstream PRs take the statements that mention it without
-# it (SYLVESTER_NO_BROADENING).
+# reciprocal pivots): a primitive parameter with its own JVP rule, whose case
+# upstream has not been argued; as a PR of its own it would touch most of
+# PR 09's statements again. The upstream PRs take the statements that
+# mention it without it (SYLVESTER_NO_BROADENING, SYLVESTER_TRIANGULAR_ONLY).
 PACKAGE_ONLY_SYLVESTER = ("_check_sylvester_broadening",
                           "_sylvester_lorentzian_inverses",
                           "_sylvester_broadened_jvp_rule")
