@@ -176,8 +176,8 @@ def take(src: str, names: tuple[str, ...], taken: set) -> list[str]:
       raise SystemExit(f"error: {src} defines no {name!r}")
   out = []
   for node, start, end in spans:
-    if out:
-      out += [""] * min(2, max(1, mod.gap_above(start)))
+    if out:  # As in the package: adjacent constants stay adjacent.
+      out += [""] * min(2, mod.gap_above(start))
     out += [re.sub(r"\bjax_patch\._src\b", "jax._src", l)
             for l in mod.text(start, end)]
     taken.add((src, start))
@@ -243,7 +243,8 @@ def insert(mod: Module, block: list[str], before=None, after=None) -> str:
     bottom = end
     while bottom < len(lines) and not lines[bottom].strip():
       bottom += 1
-    gap = max(1, bottom - end)
+    # After the file's last statement, two blank lines (none follow it).
+    gap = max(1, bottom - end) if bottom < len(lines) else 2
     new = lines[:end] + [""] * gap + block + lines[end:]
   return "\n".join(new) + "\n"
 
@@ -310,7 +311,12 @@ def add_imports(text: str, path: str, needed: list[tuple],
     if same:
       node = same[0]
       names = [a.name + (f" as {a.asname}" if a.asname else "")
-               for a in node.names] + [entry]
+               for a in node.names]
+      # In order, where the names are (as isort orders them: by ASCII).
+      at = len(names)
+      if names == sorted(names):
+        at = next((i for i, n in enumerate(names) if n > entry), at)
+      names.insert(at, entry)
       stmt = f"from {module} import {', '.join(names)}"
       if len(stmt) > 80:
         stmt = f"from {module} import (\n    {', '.join(names)})"
@@ -324,7 +330,8 @@ def add_imports(text: str, path: str, needed: list[tuple],
                re.split(r"[. ]", key)[0]]
       if not group:  # The first import of its package: by overall order.
         group = [n for n in mod.tree.body if isinstance(
-            n, (ast.Import, ast.ImportFrom)) and n.module != "__future__"]
+            n, (ast.Import, ast.ImportFrom)) and
+                 getattr(n, "module", None) != "__future__"]
       if not group:
         raise SystemExit(f"error: {path} has no imports to join")
       later = [n for n in group if order(_import_key(n)) > order(key)]

@@ -152,7 +152,14 @@ PACKAGE_ONLY_FUNM = (
 # of the platform a Schur solve would run on, stay in the package.
 PACKAGE_ONLY_SCIPY = ("_sylvester_platform", "_not_differentiable",
                       "_not_differentiable_jvp")
-PACKAGE_ONLY_SYLVESTER = ()
+# Lorentzian broadening of sylvester_solve (a smooth replacement of its
+# reciprocal pivots): a primitive parameter with its own JVP rule, whose case
+# upstream has not been argued; as a PR of its own it would touch most of
+# PR 09's statements again. The upstream PRs take the statements that
+# mention it without it (SYLVESTER_NO_BROADENING, SYLVESTER_TRIANGULAR_ONLY).
+PACKAGE_ONLY_SYLVESTER = ("_check_sylvester_broadening",
+                          "_sylvester_lorentzian_inverses",
+                          "_sylvester_broadened_jvp_rule")
 PACKAGE_ONLY = frozenset(
     PACKAGE_ONLY_FUNM + PACKAGE_ONLY_SCIPY + PACKAGE_ONLY_SYLVESTER)
 
@@ -166,6 +173,133 @@ SYLVESTER_PRIMITIVE = (
 SYLVESTER_NO_RTOL = dict(
     without=("del rtol", "if rtol is not None"),
     substitute=((", *, rtol):", "):"), ("(a, b, rtol)", "(a, b)")))
+
+# PR 09: sylvester_solve for triangular factors, with the column-by-column
+# kernel. NewFile takes these statements as the package has them; the
+# Replaces after it give the earlier forms of those that PR 10 (real Schur
+# factors, quasi_triangular) and PR 11 (the blocked kernel for large
+# equations) extend, and leave out broadening (PACKAGE_ONLY_SYLVESTER).
+SYLVESTER_TRIANGULAR = (
+    "sylvester_solve", "_check_sylvester_solve_args",
+    "_sylvester_is_tolerance", "_sylvester_triangular_shape_rule",
+    "_sylvester_scaled_inverses", "_sylvester_triangular_inverses",
+    "_sylvester_finite", "_sylvester_nan_unless",
+    "_sylvester_triangular_solve_impl", "_sylvester_triangular_apply",
+    "_sylvester_triangular_jvp_rule", "_sylvester_triangular_transpose_rule",
+    "triangular_sylvester_solve_p", "_sylvester_sharding", "_sylvester_iota",
+    "_triu", "_sylvester_swap", "_sylvester_flip_t", "_sylvester_flipped",
+    "_sylvester_column_solve", "_sylvester_triangular_solve")
+# The text of sylvester_solve that broadening and quasi_triangular add.
+_BROADENING_DOC = (
+    "  With ``broadening``, every reciprocal pivot :math:`1/d` is replaced by "
+    "the\n  Lorentzian :math:`\\bar d / (|d|^2 + \\mathrm{broadening})`, which "
+    "is smooth\n  in the coefficients; ``rtol`` is then unused.\n\n")
+_BROADENING_ARG = (
+    "    broadening: If given, a nonnegative Lorentzian broadening, in the "
+    "units\n      of the square of the pivots, used instead of truncation; "
+    "not with\n      ``quasi_triangular``.\n")
+_QUASI_DOC = (
+    "  With ``quasi_triangular=True`` the coefficients are real Schur forms\n"
+    "  (upper quasi-triangular, with a :math:`2 \\times 2` diagonal block "
+    "per\n  complex conjugate pair of eigenvalues, as :func:`schur` returns "
+    "for real\n  input) and the solve runs in real arithmetic, which avoids "
+    "the complex\n  Schur form, several times more costly to compute and to "
+    "use. The pivots\n  are then the sums of an eigenvalue of a diagonal "
+    "block of :math:`A` and\n  one of :math:`B`.\n\n")
+_QUASI_ARG = (
+    "    quasi_triangular: If ``True``, ``a`` and ``b`` are real upper\n"
+    "      quasi-triangular: entries below the subdiagonal, and subdiagonal\n"
+    "      entries that are zero to working precision, are ignored. Requires "
+    "a\n      real dtype.\n")
+SYLVESTER_NO_BROADENING = dict(without=("broadening",), substitute=(
+    ("    broadening: float | None = None,\n", ""), (_BROADENING_DOC, ""),
+    (_BROADENING_ARG, ""), (", broadening=broadening)", ")")))
+SYLVESTER_TRIANGULAR_ONLY = (
+    Replace(SYLVESTER, "sylvester_solve", substitute=(
+        ("    quasi_triangular: bool = False,\n", ""),
+        *SYLVESTER_NO_BROADENING["substitute"][:3], (_QUASI_DOC, ""),
+        (_QUASI_ARG, ""),
+        ("(a, b, c, quasi_triangular=quasi_triangular,\n"
+         "                              rtol=rtol, broadening=broadening)",
+         "(a, b, c, rtol=rtol)"),
+        ("p.bind(\n      a, b, c, quasi_triangular=quasi_triangular, "
+         "transpose=transpose,\n      rtol=rtol, broadening=broadening)",
+         "p.bind(a, b, c, transpose=transpose,\n"
+         "                                           rtol=rtol)"))),
+    Replace(SYLVESTER, "_check_sylvester_solve_args",
+            without=("quasi_triangular", "broadening"), substitute=((
+                "*, quasi_triangular, rtol,\n"
+                "                                broadening):", "*, rtol):"),)),
+    Replace(SYLVESTER, "_sylvester_scaled_inverses", without=("broadening",),
+            substitute=((", rtol, broadening):", ", rtol):"),)),
+    Replace(SYLVESTER, "_sylvester_triangular_inverses", substitute=(
+        (", rtol, broadening):", ", rtol):"),
+        (", rtol=rtol,\n      broadening=broadening)", ", rtol=rtol)"))),
+    Replace(SYLVESTER, "_sylvester_triangular_solve_impl",
+            without=("quasi_triangular",), substitute=(
+                ("rtol,\n                                     "
+                 "quasi_triangular, broadening):", "rtol):"),
+                (", broadening=broadening)", ")"))),
+    Replace(SYLVESTER, "_sylvester_triangular_apply", substitute=(
+        ("(factors, a, b, y, *, transpose,\n"
+         "                                quasi_triangular, **_):",
+         "(a, b, y, *, transpose, **_):"),
+        ("""  if quasi_triangular:
+    # The entries of quasi-triangular factors in use, those of their upper
+    # triangles and bumps. With singular pairs, the generalized solution is
+    # taken in complex Schur bases that move with A and B, and the JVP
+    # omits that motion: it is exact for nonsingular equations.
+    masks = [_sylvester_quasi_mask(x) for x in factors]
+    a, b = (x if type(x) is ad_util.Zero else
+            lax.select(mask, x, lax.full_like(x, 0))
+            for x, mask in zip((a, b), masks))
+  else:
+    a, b = (x if type(x) is ad_util.Zero else _triu(x) for x in (a, b))
+""", "  a, b = (x if type(x) is ad_util.Zero else _triu(x) for x in (a, b))\n"),
+    )),
+    Replace(SYLVESTER, "_sylvester_triangular_jvp_rule",
+            without=("broadening",), substitute=((
+                "(_sylvester_triangular_apply, (a, b), **params)",
+                "(_sylvester_triangular_apply, **params)"),)),
+    Replace(SYLVESTER, "_sylvester_triangular_solve",
+            without=("_SYLVESTER_SMALL",)),
+)
+# PR 10: what real Schur factors change in PR 09's statements.
+SYLVESTER_QUASI_TRIANGULAR = (
+    Replace(SYLVESTER, "sylvester_solve", substitute=(
+        SYLVESTER_NO_BROADENING["substitute"])),
+    Replace(SYLVESTER, "_check_sylvester_solve_args",
+            without=("broadening",), substitute=((
+                "rtol,\n                                broadening):",
+                "rtol):"),)),
+    Replace(SYLVESTER, "_sylvester_triangular_solve_impl", substitute=(
+        ("quasi_triangular, broadening):", "quasi_triangular):"),
+        (", broadening=broadening)", ")"))),
+    Replace(SYLVESTER, "_sylvester_triangular_apply"),
+    Replace(SYLVESTER, "_sylvester_triangular_jvp_rule",
+            without=("broadening",)),
+)
+
+# PR 11: the blocked kernel for triangular factors; PR 12 gives it the
+# closed-form 2 x 2 leaves of real Schur factors (quasi).
+SYLVESTER_BLOCKED_TRIANGULAR = (
+    ("pivots: Array,\n                           quasi: bool) -> Array:",
+     "pivots: Array\n                           ) -> Array:"),
+    (" With quasi (quasi-triangular a and b with their 2 x 2 blocks at\n"
+     "  # even indices) the leaves are solved in closed form instead, with "
+     "pivots\n  # from _sylvester_pair_inverses.", ""),
+    ("        _sylvester_pair_apply(a_d, b_d, p, r) if quasi else\n", ""),
+    ("s: int, quasi: bool = False) -> Array:", "s: int) -> Array:"),
+    (" With quasi, a and b are quasi-triangular (see\n  # "
+     "_sylvester_block_solve), and the bands start at whole blocks, so none"
+     "\n  # cuts one of their 2 x 2 blocks.", ""),
+    ("s, quasi)", "s)"),
+    ("s: int,\n                              quasi: bool = False) -> Array:",
+     "s: int) -> Array:"),
+    (" (with quasi, quasi-triangular)", ""),
+    ("allow_negative_indices=False),\n        quasi)",
+     "allow_negative_indices=False))"),
+)
 
 EIGH_DERIVATIVES_NOTE = """
 Derivatives: exact where the eigenvalues are distinct. Eigenvalues that
@@ -257,7 +391,7 @@ SOLVE_SYLVESTER_HELPERS = dict(without=_SYLVESTER_EXTRAS, substitute=(
      "    # Complex right-hand sides need the complex Schur forms: an O(n^2)\n"
      "    # Givens pass away from the real ones."),
     (",\n" + " " * 8 + _RTOL_BROADENING, ")"),
-    ("scale, " + _RTOL_BROADENING, "scale, rtol=None, broadening=None)"),
+    ("scale, " + _RTOL_BROADENING, "scale, rtol=None)"),
     ('"method", "rtol", "broadening"', '"method"'),
     ("method: str,\n" + " " * 21
      + "rtol: float | None, broadening: float | None) -> Array:",
@@ -405,14 +539,77 @@ STACK = (
         ),
     }, tests=("matfun_hermitian_test.py",)),
     PR("09-sylvester-solve", {
-        "jax/_src/lax/sylvester.py": (NewFile(SYLVESTER),),
+        "jax/_src/lax/sylvester.py": (
+            NewFile(SYLVESTER, names=SYLVESTER_TRIANGULAR),
+            *SYLVESTER_TRIANGULAR_ONLY,
+        ),
         "jax/lax/linalg.py": (
             Export("jax._src.lax.linalg", ("sylvester_solve_p",)),
             Export("jax._src.lax.sylvester", (
                 "sylvester_solve", "triangular_sylvester_solve_p")),
         ),
     }, tests=("sylvester_solve_test.py",)),
-    PR("12-solve-sylvester", {
+    PR("10-sylvester-quasi-triangular", {
+        "jax/_src/lax/sylvester.py": (
+            *SYLVESTER_QUASI_TRIANGULAR,
+            Insert(SYLVESTER, (
+                "_SYLVESTER_DENSE_ROTATIONS_SMALL", "_sylvester_reshape",
+                "_sylvester_diag", "_sylvester_diagonal_entries",
+                "_sylvester_bumps", "_sylvester_quasi_mask",
+                "_real_schur_shifts", "_real_schur_eigenvalues",
+                "_real_schur_rotation", "_real_schur_terms",
+                "_sylvester_rotate", "_real_schur_complex_form",
+                "_real_schur_to_complex", "_sylvester_dense_rotation",
+                "_sylvester_quasi_complex_solve", "_sylvester_quasi_stack",
+                "_sylvester_quasi_masked", "_sylvester_unstack",
+                "_sylvester_quasi_solve_impl", "_sylvester_quasi_solve"),
+                   after="_sylvester_triangular_solve",
+                   section="Sylvester solve: real Schur (quasi-triangular) "
+                           "factors",
+                   without=("_SYLVESTER_SMALL",)),
+        ),
+    }, tests=("sylvester_quasi_triangular_test.py",)),
+    PR("11-sylvester-blocked", {
+        "jax/_src/lax/sylvester.py": (
+            Replace(SYLVESTER, "_sylvester_triangular_solve"),
+            Insert(SYLVESTER, (
+                "_SYLVESTER_BLOCK_SIZE", "_SYLVESTER_BLOCK_SIZE_COMPLEX",
+                "_SYLVESTER_LEAF_SIZE", "_SYLVESTER_BAND_HEIGHT",
+                "_SYLVESTER_SMALL", "_sylvester_pair_substitute",
+                "_sylvester_leaf_entries", "_sylvester_leaf_assemble",
+                "_sylvester_diagonal_leaves", "_sylvester_block_solve",
+                "_sylvester_blocks", "_sylvester_unblocks", "_sylvester_skew",
+                "_sylvester_unskew", "_sylvester_split_complex",
+                "_sylvester_panel_dot", "_sylvester_wavefront",
+                "_sylvester_bands", "_sylvester_band_layout",
+                "_sylvester_band_wavefront", "_sylvester_blocked_solve",
+                "_sylvester_block_size"),
+                   after="_sylvester_quasi_solve",
+                   section="Sylvester solve: blocked kernel",
+                   substitute=SYLVESTER_BLOCKED_TRIANGULAR),
+        ),
+    }, tests=("sylvester_blocked_test.py",)),
+    # The blocked kernel's real-arithmetic path for real Schur factors: with
+    # it PR 11 was over 800 lines. Until it, large quasi-triangular equations
+    # are solved in the complex Schur bases by the column kernel (PR 10).
+    PR("12-sylvester-quasi-blocked", {
+        "jax/_src/lax/sylvester.py": (
+            Replace(SYLVESTER, "_sylvester_block_solve"),
+            Replace(SYLVESTER, "_sylvester_wavefront"),
+            Replace(SYLVESTER, "_sylvester_band_wavefront"),
+            Replace(SYLVESTER, "_sylvester_quasi_solve"),
+            Insert(SYLVESTER, (
+                "_SYLVESTER_DENSE_ROTATIONS", "_sylvester_pair_inverse",
+                "_sylvester_pair_apply", "_sylvester_pair_inverses",
+                "_sylvester_take", "_sylvester_bump_layout",
+                "_sylvester_pad_quasi", "_sylvester_quasi_triangular_solve",
+                "_sylvester_quasi_sizes", "_sylvester_quasi_blocked_solve"),
+                   after="_sylvester_block_size",
+                   section="Sylvester solve: blocked kernel for real Schur "
+                           "factors"),
+        ),
+    }, tests=("sylvester_quasi_blocked_test.py",)),
+    PR("13-solve-sylvester", {
         "jax/_src/scipy/linalg.py": (
             Delete("_solve_sylvester_triangular_scan"),
             Delete("_solve_sylvester_2d"),

@@ -17,7 +17,10 @@
 The triangular kernels (column by column and blocked), the real
 quasi-triangular ones and the real-to-complex Schur conversion, each called
 directly, against SciPy on the same inputs in one common dtype. The public
-primitive is tested in upstream_tests/sylvester_solve_test.py.
+primitive is tested in upstream_tests/sylvester_solve_test.py (triangular
+factors), sylvester_quasi_triangular_test.py (real Schur factors),
+sylvester_blocked_test.py and sylvester_quasi_blocked_test.py (the blocked
+kernel), and its package-only broadening in test_sylvester_broadening.py.
 """
 
 import jax

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for lax.linalg.sylvester_solve, a Sylvester solve on Schur forms."""
+"""Tests for lax.linalg.sylvester_solve on triangular (Schur) factors."""
 
 import contextlib
 from functools import partial
@@ -69,17 +69,6 @@ def _diag(d, dtype):
   # Diagonal matrices with diagonals d [..., n], as [..., n, n].
   d = np.asarray(d)
   return (d[..., None] * np.eye(d.shape[-1])).astype(dtype)
-
-
-def _real_schur(rng, batch, n, dtype, shift=3.0):
-  # Real Schur forms (quasi-triangular, with 2 x 2 diagonal blocks for the
-  # complex conjugate pairs of eigenvalues), computed in float64, of random
-  # matrices with eigenvalues within about 1 of `shift`.
-  x = rng.standard_normal(batch + (n, n)) / np.sqrt(n) + shift * np.eye(n)
-  t = np.empty_like(x)
-  for i in np.ndindex(batch):
-    t[i] = osp_linalg.schur(x[i])[0]
-  return t.astype(dtype)
 
 
 def _batch_sharded(fun, args, explicit):
@@ -145,37 +134,6 @@ class SylvesterSolveTest(jtu.JaxTestCase):
     y = lax_linalg.sylvester_solve(
         _lower_garbage(rng, a), _lower_garbage(rng, b), c,
         transpose=transpose)
-    op = _mT if transpose else (lambda x: x)
-    self._assertSolutionClose(y, _scipy_solve(op(a), op(b), c), dtype,
-                              max(m, n))
-
-  @jtu.sample_product([
-      dict(mn=(101, 40), batch=(), dtype=complex_types[-1],
-           quasi_triangular=False, transpose=False),
-      dict(mn=(30, 130), batch=(2,), dtype=float_types[-1],
-           quasi_triangular=False, transpose=True),
-      dict(mn=(101, 40), batch=(2,), dtype=float_types[-1],
-           quasi_triangular=True, transpose=True),
-      dict(mn=(200, 230), batch=(), dtype=float_types[-1],
-           quasi_triangular=True, transpose=False),
-      dict(mn=(230, 200), batch=(), dtype=complex_types[-1],
-           quasi_triangular=False, transpose=False),
-  ])
-  def testLargeAgainstScipy(self, mn, batch, dtype, quasi_triangular,
-                            transpose):
-    # Equations with more than 100 rows or columns are solved by blocked
-    # kernels (in real arithmetic for real Schur forms), whose compilation
-    # is slower: a few cases, with m > n and m < n (the transposed solve
-    # swaps them). From about 190 rows on both sides the blocked kernel
-    # solves its rows in bands, each updated by the bands below it: the
-    # last two cases have two.
-    m, n = mn
-    rng = self.rng()
-    make = _real_schur if quasi_triangular else _triangular
-    a, b = make(rng, batch, m, dtype), make(rng, batch, n, dtype)
-    c = _random(rng, batch + (m, n), dtype)
-    y = lax_linalg.sylvester_solve(a, b, c, quasi_triangular=quasi_triangular,
-                                   transpose=transpose)
     op = _mT if transpose else (lambda x: x)
     self._assertSolutionClose(y, _scipy_solve(op(a), op(b), c), dtype,
                               max(m, n))
@@ -258,54 +216,22 @@ class SylvesterSolveTest(jtu.JaxTestCase):
 
   @jtu.sample_product(
       dtype=float_types,
-      n=[4, 120],
-      quasi_triangular=[False, True],
       transpose=[False, True],
       bad=[np.inf, np.nan],
   )
-  def testNonFiniteCoefficientsGiveNan(self, dtype, n, quasi_triangular,
-                                       transpose, bad):
+  def testNonFiniteCoefficientsGiveNan(self, dtype, transpose, bad):
     # Per batch element: a coefficient that is not finite makes that
-    # element's solution all NaN, rather than silently finite, on the small
-    # and the blocked paths (n = 120), triangular and quasi-triangular, for
-    # the equation and its transpose.
+    # element's solution all NaN, rather than silently finite, for the
+    # equation and its transpose.
     rng = self.rng()
-    make = _real_schur if quasi_triangular else _triangular
-    a, b = make(rng, (3,), n, dtype), make(rng, (3,), 3, dtype)
+    n = 4
+    a, b = _triangular(rng, (3,), n, dtype), _triangular(rng, (3,), 3, dtype)
     c = _random(rng, (3, n, 3), dtype)
     a[0, 0, n - 1] = bad
     b[1, 1, 1] = bad
-    y = np.asarray(lax_linalg.sylvester_solve(
-        a, b, c, quasi_triangular=quasi_triangular, transpose=transpose))
+    y = np.asarray(lax_linalg.sylvester_solve(a, b, c, transpose=transpose))
     self.assertTrue(np.all(np.isnan(y[:2])))
     self.assertTrue(np.all(np.isfinite(y[2])))
-
-  @jtu.sample_product(dtype=[np.float64, np.complex128])
-  @jtu.skip_on_flag("jax_enable_x64", False)
-  def testBroadening(self, dtype):
-    # Diagonal A and B, with an exactly singular pivot a_0 + b_0 = 0:
-    # Y = C conj(d) / (|d|^2 + beta) entrywise, d = a_i + b_j.
-    a = np.array([1., 2., -0.5])
-    b = np.array([-1., 0.5, 0.75])
-    c = (np.arange(9.).reshape(3, 3) + 1).astype(dtype)
-    beta = 0.25
-    solve = partial(lax_linalg.sylvester_solve, broadening=beta)
-    y = solve(_diag(a, dtype), _diag(b, dtype), c)
-    d = a[:, None] + b[None, :]
-    self.assertAllClose(y, c * np.conj(d) / (np.abs(d) ** 2 + beta))
-    # Triangular, with an exactly singular pivot a_00 + b_00 = 0: a smooth
-    # function of all operands. beta sets the curvature near d = 0 (the
-    # third derivative of the Lorentzian is of order beta^-2), hence the
-    # small finite-difference step. First order only, and jitted (a few
-    # compilations instead of many op-by-op ones), to keep the test fast: the
-    # rule's own derivatives are those of elementwise operations and of
-    # solves that this check covers.
-    rng = self.rng()
-    at, bt = _triangular(rng, (), 4, dtype), -_triangular(rng, (), 3, dtype)
-    at[0, 0] = -bt[0, 0]
-    ct = _random(rng, (4, 3), dtype)
-    jtu.check_grads(jax.jit(solve), (at, bt, ct), order=1,
-                    modes=["fwd", "rev"], eps=1e-6)
 
   @jtu.sample_product([
       dict(dtype=np.float64, transpose=False),
@@ -346,20 +272,17 @@ class SylvesterSolveTest(jtu.JaxTestCase):
 
   @jtu.sample_product(
       in_axes=[(0, 0, 0), (None, None, 0), (0, None, 1), (None, 1, None)],
-      quasi_triangular=[False, True],
   )
-  def testVmap(self, in_axes, quasi_triangular):
+  def testVmap(self, in_axes):
     dtype = np.float32
     rng = self.rng()
     k, m, n = 3, 4, 5
-    make = _real_schur if quasi_triangular else _triangular
     def operand(axis, x):
       return x[0] if axis is None else np.moveaxis(x, 0, axis)
-    a = operand(in_axes[0], make(rng, (k,), m, dtype))
-    b = operand(in_axes[1], make(rng, (k,), n, dtype))
+    a = operand(in_axes[0], _triangular(rng, (k,), m, dtype))
+    b = operand(in_axes[1], _triangular(rng, (k,), n, dtype))
     c = operand(in_axes[2], _random(rng, (k, m, n), dtype))
-    solve = partial(lax_linalg.sylvester_solve,
-                    quasi_triangular=quasi_triangular)
+    solve = lax_linalg.sylvester_solve
     out = jax.vmap(solve, in_axes=in_axes)(a, b, c)
     take = lambda x, axis, i: x if axis is None else np.take(x, i, axis)
     expected = np.stack([
@@ -394,121 +317,20 @@ class SylvesterSolveTest(jtu.JaxTestCase):
     with self.assertRaisesRegex(TypeError, "same dtype.*c: complex64"):
       jax.eval_shape(solve, f32(3, 3), f32(2, 2),
                      jax.ShapeDtypeStruct((3, 2), np.complex64))
-    for name in ("rtol", "broadening"):
-      with self.assertRaisesRegex(ValueError, f"{name} must be None or"):
-        jax.eval_shape(partial(solve, **{name: -1.}), f32(3, 3), f32(2, 2),
-                       f32(3, 2))
-
-  @jtu.sample_product([
-      dict(mn=mn, batch=batch, transpose=transpose,
-           dtype=float_types[i % len(float_types)])
-      for i, (mn, batch, transpose) in enumerate([
-          ((2, 2), (2,), False), ((5, 3), (), True), ((16, 17), (2,), True),
-          ((30, 41), (), False), ((1, 1), (), True)])
-  ])
-  def testQuasiTriangularAgainstScipy(self, mn, batch, dtype, transpose):
-    m, n = mn
-    rng = self.rng()
-    a = _real_schur(rng, batch, m, dtype)
-    b = _real_schur(rng, batch, n, dtype)
-    c = _random(rng, batch + (m, n), dtype)
-    # Entries below the subdiagonal are ignored.
-    y = lax_linalg.sylvester_solve(
-        _lower_garbage(rng, a, -2), _lower_garbage(rng, b, -2), c,
-        quasi_triangular=True, transpose=transpose)
-    op = _mT if transpose else (lambda x: x)
-    self._assertSolutionClose(y, _scipy_solve(op(a), op(b), c), dtype,
-                              max(m, n))
-
-  @jtu.sample_product([dict(n=6, dtype=dtype) for dtype in float_types] +
-                      [dict(n=104, dtype=float_types[-1])])
-  def testQuasiTriangularSingularPairs(self, n, dtype):
-    # lam(A) + lam(-A) = 0 for every eigenvalue (at n = 104, the blocked
-    # kernel's fallback for singular equations). For a consistent right-hand
-    # side the result solves the equation, to the residual of a backward
-    # stable solve (a few n eps |A| |Y|); for any it is finite.
-    rng = self.rng()
-    a = _real_schur(rng, (), n, dtype, shift=0.5)
-    x0 = _random(rng, (n, n), dtype)
-    c = a @ x0 - x0 @ a
-    y = np.asarray(lax_linalg.sylvester_solve(a, -a, c,
-                                              quasi_triangular=True))
-    scale = np.abs(a).max() * np.abs(y).max() + np.abs(c).max()
-    self.assertAllClose(a @ y - y @ a, c, rtol=0,
-                        atol=_tol(dtype, n) * scale)
-    y = lax_linalg.sylvester_solve(a, -a, _random(rng, (n, n), dtype),
-                                   quasi_triangular=True)
-    self.assertTrue(np.all(np.isfinite(y)))
-
-  @jtu.skip_on_flag("jax_enable_x64", False)
-  def testQuasiTriangularDerivatives(self):
-    # Tangents of A and B keep their quasi-triangular pattern (perturbing a
-    # zero subdiagonal entry would create a 2 x 2 block), so derivatives are
-    # checked along such a direction, in float64, jitted and to first order
-    # to keep the test fast (the JVP rule is that of the triangular solve,
-    # checked to second order above, with the pattern as mask). Reverse mode
-    # checks the transpose rule: the solve with transpose=False.
-    dtype = np.float64
-    rng = self.rng()
-    a, b = _real_schur(rng, (), 7, dtype), _real_schur(rng, (), 5, dtype)
-    c = _random(rng, (7, 5), dtype)
-    pattern = lambda t: np.triu(np.ones_like(t)) + np.diag(
-        (np.diag(t, -1) != 0).astype(dtype), -1)
-    da = _random(rng, a.shape, dtype) * pattern(a)
-    db = _random(rng, b.shape, dtype) * pattern(b)
-    dc = _random(rng, c.shape, dtype)
-    solve = partial(lax_linalg.sylvester_solve, quasi_triangular=True)
-    f = lambda s: solve(a + s * da, b + s * db, c + s * dc, transpose=True)
-    jtu.check_grads(jax.jit(f), (0.,), order=1, modes=["fwd", "rev"])
-
-  def testQuasiTriangularBadArgs(self):
-    f32 = lambda *s: jax.ShapeDtypeStruct(s, np.float32)
-    c64 = lambda *s: jax.ShapeDtypeStruct(s, np.complex64)
-    solve = partial(lax_linalg.sylvester_solve, quasi_triangular=True)
-    with self.assertRaisesRegex(ValueError, "quasi_triangular.*complex64"):
-      jax.eval_shape(solve, c64(3, 3), c64(2, 2), c64(3, 2))
-    with self.assertRaisesRegex(ValueError, "quasi_triangular.*broadening"):
-      jax.eval_shape(partial(solve, broadening=1e-3), f32(3, 3), f32(2, 2),
+    with self.assertRaisesRegex(ValueError, "rtol must be None or"):
+      jax.eval_shape(partial(solve, rtol=-1.), f32(3, 3), f32(2, 2),
                      f32(3, 2))
 
-  @jtu.run_on_devices("cpu")
-  def testSingularEquationLeavesTheRestOfItsBatchAlone(self):
-    # The blocked real quasi-triangular solve falls back to the complex
-    # Schur bases for a singular equation. It decides per equation, so the
-    # other equations of a batch get the solutions they get in the same
-    # batch without the singular one, from the real solve, to the last bit
-    # (the two solves differ by rounding errors, which a tolerance would
-    # not tell apart).
-    n = 120
-    dtype = np.float64 if config.enable_x64.value else np.float32
-    rng = self.rng()
-    a, b = _real_schur(rng, (3,), n, dtype), _real_schur(rng, (3,), n, dtype)
-    c = _random(rng, (3, n, n), dtype)
-    solve = jax.jit(partial(lax_linalg.sylvester_solve, quasi_triangular=True))
-    regular = solve(a, b, c)
-    b[1] = -a[1]  # Pivots lam_i(a) - lam_j(a): zero for i = j.
-    y = solve(a, b, c)
-    self.assertTrue(np.all(np.isfinite(y)))
-    for i in (0, 2):
-      self.assertArraysEqual(y[i], regular[i])
-
-  @jtu.sample_product(
-      platform=["cuda", "rocm"],
-      quasi_triangular=[False, True],
-      # The column-by-column solve, and the blocked wavefront in bands.
-      n=[40, 200],
-  )
-  def testLowersForGpu(self, platform, quasi_triangular, n):
+  @jtu.sample_product(platform=["cuda", "rocm"])
+  def testLowersForGpu(self, platform):
     # The solve and its derivatives lower for GPUs (factors computed
     # elsewhere, Schur forms on the host, can be solved on the device), and
     # compile and solve here. Lowering for GPUs needs no GPU.
-    dtype = np.float32
+    dtype, n = np.float32, 40
     rng = self.rng()
-    make = _real_schur if quasi_triangular else _triangular
-    a, b = make(rng, (), n, dtype), make(rng, (), n, dtype)
+    a, b = _triangular(rng, (), n, dtype), _triangular(rng, (), n, dtype)
     c = _random(rng, (n, n), dtype)
-    solve = partial(lax_linalg.sylvester_solve,
-                    quasi_triangular=quasi_triangular)
+    solve = lax_linalg.sylvester_solve
     loss = lambda a, b, c: jnp.sum(solve(a, b, c, transpose=True) ** 2)
     funs = [
         solve,
@@ -547,25 +369,17 @@ class SylvesterSolveShardingTest(jtu.JaxTestCase):
       self.skipTest("needs 4 devices")
 
   @jtu.sample_product(
-      # The column-by-column solve (n <= 100), and the blocked wavefront in
-      # bands, whose real quasi-triangular solve falls back to the complex
-      # Schur bases for singular equations.
-      n=[20, 120],
-      quasi_triangular=[False, True],
       dtype=[np.float32, np.complex64],
   )
-  def testBatchShardedSolveAndGrad(self, n, quasi_triangular, dtype):
+  def testBatchShardedSolveAndGrad(self, dtype):
     # The batch axis may be sharded, explicitly or not: the solve and its
     # derivatives keep it sharded, compile to no collective, and give the
     # unsharded results.
-    if quasi_triangular and np.issubdtype(dtype, np.complexfloating):
-      self.skipTest("quasi-triangular factors are real")
+    n = 20
     rng = self.rng()
-    make = _real_schur if quasi_triangular else _triangular
-    a, b = make(rng, (8,), n, dtype), make(rng, (8,), n, dtype)
+    a, b = _triangular(rng, (8,), n, dtype), _triangular(rng, (8,), n, dtype)
     c = _random(rng, (8, n, n), dtype)
-    solve = partial(lax_linalg.sylvester_solve,
-                    quasi_triangular=quasi_triangular)
+    solve = lax_linalg.sylvester_solve
     loss = lambda a, b, c: jnp.sum(jnp.abs(solve(a, b, c)) ** 2)
     grad = jax.grad(loss, argnums=(0, 1, 2))
     tol = _tol(dtype, n)

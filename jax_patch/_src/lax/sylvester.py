@@ -35,6 +35,7 @@ from jax._src.sharding_impls import PartitionSpec as P
 from jax._src.typing import Array, ArrayLike
 
 
+
 def sylvester_solve(
     a: ArrayLike,
     b: ArrayLike,
@@ -62,22 +63,24 @@ def sylvester_solve(
   transpose all reuse them, so one Schur decomposition serves any number of
   right-hand sides and derivatives.
 
+  Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` with
+  :math:`|d_{ij}| \le \mathrm{rtol} \cdot (\max|A| + \max|B|)` (maxima over
+  the triangles of each matrix in the batch) is treated as exactly zero and
+  its component of :math:`Y` is set to zero instead of :math:`\pm\infty`: the
+  result is a generalized-inverse solution. Coefficients that are not finite
+  give a solution that is all NaN.
+
   With ``quasi_triangular=True`` the coefficients are real Schur forms
   (upper quasi-triangular, with a :math:`2 \times 2` diagonal block per
   complex conjugate pair of eigenvalues, as :func:`schur` returns for real
   input) and the solve runs in real arithmetic, which avoids the complex
-  Schur form, several times more costly to compute and to use.
+  Schur form, several times more costly to compute and to use. The pivots
+  are then the sums of an eigenvalue of a diagonal block of :math:`A` and
+  one of :math:`B`.
 
-  Singular pairs: a pivot :math:`d_{ij} = a_{ii} + b_{jj}` (for
-  ``quasi_triangular``, a sum of eigenvalues of the diagonal blocks) with
-  :math:`|d_{ij}| \le \mathrm{rtol} \cdot (\max|A| + \max|B|)` (maxima over
-  the triangles of each matrix in the batch) is treated as exactly zero and
-  its component of :math:`Y` is set to zero instead of :math:`\pm\infty`: the
-  result is a generalized-inverse solution. Alternatively, ``broadening``
-  replaces every reciprocal pivot :math:`1/d` by the Lorentzian
-  :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth in the
-  coefficients; ``rtol`` is then unused. Coefficients that are not finite
-  give a solution that is all NaN.
+  With ``broadening``, every reciprocal pivot :math:`1/d` is replaced by the
+  Lorentzian :math:`\bar d / (|d|^2 + \mathrm{broadening})`, which is smooth
+  in the coefficients; ``rtol`` is then unused.
 
   Args:
     a: A batch of upper triangular matrices with shape ``[..., m, m]``.
@@ -90,7 +93,7 @@ def sylvester_solve(
     quasi_triangular: If ``True``, ``a`` and ``b`` are real upper
       quasi-triangular: entries below the subdiagonal, and subdiagonal
       entries that are zero to working precision, are ignored. Requires a
-      real dtype and no ``broadening``.
+      real dtype.
     transpose: If ``True``, solves :math:`A^T Y + Y B^T = C` instead (not
       conjugated: this is the linear transpose of the solve).
     rtol: Relative tolerance below which a pivot counts as zero. Defaults to
@@ -98,7 +101,8 @@ def sylvester_solve(
       :math:`\varepsilon`, the size of the rounding error of a backward-stable
       Schur decomposition.
     broadening: If given, a nonnegative Lorentzian broadening, in the units
-      of the square of the pivots, used instead of truncation.
+      of the square of the pivots, used instead of truncation; not with
+      ``quasi_triangular``.
 
   Returns:
     An array ``y`` with the shape and dtype of ``c``.
@@ -142,26 +146,26 @@ def _check_sylvester_solve_args(a, b, c, *, quasi_triangular, rtol,
     raise TypeError(
         "sylvester_solve: arguments must have the same dtype, got a: "
         f"{a.dtype}, b: {b.dtype} and c: {c.dtype}.")
-  for name, x in (("rtol", rtol), ("broadening", broadening)):
-    if x is not None and not (
-        isinstance(x, (int, float, np.number)) and 0 <= x < np.inf):
-      raise ValueError(
-          f"sylvester_solve: {name} must be None or a finite nonnegative "
-          f"Python number, got {x!r}.")
-  if quasi_triangular and (broadening is not None or
-                           dtypes.issubdtype(c.dtype, np.complexfloating)):
+  if rtol is not None and not _sylvester_is_tolerance(rtol):
     raise ValueError(
-        "sylvester_solve: quasi_triangular=True needs real a, b and c and "
-        f"broadening=None, got dtype {c.dtype} and broadening={broadening}.")
+        "sylvester_solve: rtol must be None or a finite nonnegative Python "
+        f"number, got {rtol!r}.")
+  if quasi_triangular and dtypes.issubdtype(c.dtype, np.complexfloating):
+    raise ValueError(
+        "sylvester_solve: quasi_triangular=True needs real a, b and c, got "
+        f"dtype {c.dtype}.")
+  if broadening is not None:
+    _check_sylvester_broadening(broadening, quasi_triangular)
+
+def _sylvester_is_tolerance(x) -> bool:
+  return isinstance(x, (int, float, np.number)) and 0 <= x < np.inf
 
 # triangular_sylvester_solve_p(a, b, c) solves op(A) Y + Y op(B) = C for Y,
-# where A and B are the upper (quasi-)triangular factors of Schur
-# decompositions that the caller already has, and op is the identity, or the
-# transpose with transpose=True. Its pivots are d_ij = a_i + b_j, with a_i
-# and b_j the eigenvalues of A and B; pivots with |d_ij| <= rtol (max|A| +
-# max|B|) count as singular and get the pseudo-inverse's zero, as in
-# sylvester_solve_p, or with broadening every reciprocal pivot is replaced by
-# a Lorentzian.
+# where A and B are the upper triangular factors of Schur decompositions
+# that the caller already has, and op is the identity, or the transpose
+# with transpose=True. Its pivots are d_ij = a_ii + b_jj; pivots with
+# |d_ij| <= rtol (max|A| + max|B|) count as singular and get the
+# pseudo-inverse's zero, as in sylvester_solve_p.
 def _sylvester_triangular_shape_rule(a_shape, b_shape, c_shape, **_):
   m, n = c_shape
   if a_shape != (m, m) or b_shape != (n, n):
@@ -173,19 +177,17 @@ def _sylvester_triangular_shape_rule(a_shape, b_shape, c_shape, **_):
 
 def _sylvester_scaled_inverses(da, db, scale, *, rtol, broadening):
   # The reciprocals of the pivots d_ij = da_i + db_j, with zero for singular
-  # pairs |d_ij| <= rtol * scale, or Lorentzian ones with broadening. A
-  # scale that is not finite (inf or NaN among the coefficients) makes them
-  # all NaN, so that the solution is NaN rather than silently finite.
+  # pairs |d_ij| <= rtol * scale. A scale that is not finite (inf or NaN
+  # among the coefficients) makes them all NaN, so that the solution is NaN
+  # rather than silently finite.
   d = da[..., :, None] + db[..., None, :]
+  if rtol is None:
+    eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
+    rtol = max(da.shape[-1], db.shape[-1]) * eps
+  singular = abs(d) <= (rtol * scale)[..., None, None]
+  inv = linalg._sylvester_pivot_inverses(d, singular)
   if broadening is not None:
-    d2 = (d * d.conj()).real
-    inv = d.conj() / (d2 + broadening).astype(d.dtype)
-  else:
-    if rtol is None:
-      eps = float(np.finfo(dtypes.to_inexact_dtype(d.dtype)).eps)
-      rtol = max(da.shape[-1], db.shape[-1]) * eps
-    singular = abs(d) <= (rtol * scale)[..., None, None]
-    inv = linalg._sylvester_pivot_inverses(d, singular)
+    inv = _sylvester_lorentzian_inverses(d, broadening)
   finite = _broadcast_to(lax.is_finite(scale)[..., None, None], inv.shape)
   return lax.select(finite, inv, lax.full_like(inv, np.nan))
 
@@ -200,62 +202,52 @@ def _sylvester_triangular_inverses(a, b, *, rtol, broadening):
       _extract_diagonal(a), _extract_diagonal(b), red(a) + red(b), rtol=rtol,
       broadening=broadening)
 
-def _sylvester_triangular_solve_impl(a, b, c, *, transpose, rtol, broadening,
-                                     quasi_triangular=False):
-  if quasi_triangular:
-    if transpose:
-      y = _T(_sylvester_quasi_solve(b, a, _T(c), rtol))
-    else:
-      y = _sylvester_quasi_solve(a, b, c, rtol)
-  else:
-    inv = _sylvester_triangular_inverses(a, b, rtol=rtol,
-                                         broadening=broadening)
-    if transpose:
-      # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
-      y = _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
-    else:
-      y = _sylvester_triangular_solve(a, b, c, inv)
+def _sylvester_finite(x: Array) -> Array:
+  """Whether all entries of each matrix [..., m, n] of x are finite."""
+  ok = (lax.is_finite(lax.real(x)) & lax.is_finite(lax.imag(x))
+        if dtypes.issubdtype(x.dtype, np.complexfloating) else
+        lax.is_finite(x))
+  return lax.reduce_and(ok, (x.ndim - 2, x.ndim - 1))
+
+def _sylvester_nan_unless(ok: Array, y: Array) -> Array:
   # Coefficients that are not finite (in the entries read) make the whole
   # solution NaN: the tolerance's max-reduction alone does not guarantee it,
   # as XLA's max need not propagate NaN.
-  part = partial(_triu, k=-1 if quasi_triangular else 0)
-  def finite(x):
-    x = part(x)
-    ok = (lax.is_finite(lax.real(x)) & lax.is_finite(lax.imag(x))
-          if dtypes.issubdtype(x.dtype, np.complexfloating) else
-          lax.is_finite(x))
-    return lax.reduce_and(ok, (x.ndim - 2, x.ndim - 1))
-  if quasi_triangular:
-    # Both at once, on the stack the solve built (one reduction to compile;
-    # the zeros that pad the smaller are finite).
-    ok = lax.reduce_and(finite(_sylvester_quasi_stack(
-        *((b, a) if transpose else (a, b)), mask=False)), (0,))
-  else:
-    ok = finite(a) & finite(b)
   ok = _broadcast_to(ok[..., None, None], y.shape)
   return lax.select(ok, y, lax.full_like(y, np.nan))
 
+def _sylvester_triangular_solve_impl(a, b, c, *, transpose, rtol,
+                                     quasi_triangular, broadening):
+  if quasi_triangular:
+    return _sylvester_quasi_solve_impl(a, b, c, transpose=transpose,
+                                       rtol=rtol)
+  inv = _sylvester_triangular_inverses(a, b, rtol=rtol, broadening=broadening)
+  if transpose:
+    # A^T Y + Y B^T = C  <=>  B Y^T + Y^T A = C^T.
+    y = _T(_sylvester_triangular_solve(b, a, _T(c), _T(inv)))
+  else:
+    y = _sylvester_triangular_solve(a, b, c, inv)
+  return _sylvester_nan_unless(
+      _sylvester_finite(_triu(a)) & _sylvester_finite(_triu(b)), y)
+
 def _sylvester_triangular_apply(factors, a, b, y, *, transpose,
-                                quasi_triangular=False, **_):
-  # op(A) Y + Y op(B), reading only the entries of A and B that the
-  # triangular (or quasi-triangular) factors reference. Either coefficient
-  # may be a symbolic zero (a tangent); not both. It serves
-  # triangular_sylvester_solve_p's JVP, which is exact for triangular
-  # factors; for quasi-triangular factors with singular pairs, the
-  # generalized solution is taken in complex Schur bases that move with A
-  # and B, and the rule omits that motion: it is exact for nonsingular
-  # equations.
+                                quasi_triangular, **_):
+  # op(A) Y + Y op(B), reading only the entries of A and B that the factors
+  # reference. Either coefficient may be a symbolic zero (a tangent); not
+  # both. It serves triangular_sylvester_solve_p's JVP.
   dot = partial(lax.dot if y.ndim == 2 else lax.batch_matmul,
                 precision=lax.Precision.HIGHEST)
   if quasi_triangular:
+    # The entries of quasi-triangular factors in use, those of their upper
+    # triangles and bumps. With singular pairs, the generalized solution is
+    # taken in complex Schur bases that move with A and B, and the JVP
+    # omits that motion: it is exact for nonsingular equations.
     masks = [_sylvester_quasi_mask(x) for x in factors]
+    a, b = (x if type(x) is ad_util.Zero else
+            lax.select(mask, x, lax.full_like(x, 0))
+            for x, mask in zip((a, b), masks))
   else:
-    masks = [None, None]
-  def part(x, mask):
-    return _triu(x) if mask is None else lax.select(mask, x,
-                                                     lax.full_like(x, 0))
-  a, b = (x if type(x) is ad_util.Zero else part(x, mask)
-          for x, mask in zip((a, b), masks))
+    a, b = (x if type(x) is ad_util.Zero else _triu(x) for x in (a, b))
   out = []
   if type(a) is not ad_util.Zero:
     out.append(dot(_T(a) if transpose else a, y))
@@ -268,44 +260,19 @@ def _sylvester_triangular_jvp_rule(primals, tangents, **params):
   # With S(Y) = op(A) Y + Y op(B) and Y = S⁺(C), where S⁺ zeroes the singular
   # components, Ẏ = S⁺(Ċ - op(Ȧ) Y - Y op(Ḃ)): the singular set is locally
   # constant and Y vanishes on it, so this is exact.
-  #
-  # With broadening, the substitution is y_k = g(d_k) r_k with
-  # r = C - S_off(Y), S_off the off-diagonal part of S, and
-  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
-  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
-  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
-  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0.
+  if params["broadening"] is not None:
+    return _sylvester_broadened_jvp_rule(primals, tangents, **params)
   a, b, c = primals
   a_dot, b_dot, c_dot = tangents
-  broadening = params["broadening"]
   apply = partial(_sylvester_triangular_apply, (a, b), **params)
   y = triangular_sylvester_solve_p.bind(a, b, c, **params)
   if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
-    rhs, z = c_dot, None
-  elif broadening is None:
-    rhs, z = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y)), None
+    rhs = c_dot
   else:
-    # Broadening needs triangular factors: quasi-triangular ones never get
-    # here.
-    da, db = _extract_diagonal(a), _extract_diagonal(b)
-    d = da[..., :, None] + db[..., None, :]
-    da_dot, db_dot = (
-        lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
-        _extract_diagonal(x_dot)
-        for x, x_dot in ((da, a_dot), (db, b_dot)))
-    d_dot = da_dot[..., :, None] + db_dot[..., None, :]
-    g = _sylvester_triangular_inverses(
-        a, b, rtol=params["rtol"], broadening=broadening)
-    d2 = (d * d.conj()).real.astype(d.dtype)
-    g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
-        (d2 + broadening) * (d2 + broadening))
-    z = g_dot * (c - apply(a, b, y) + d * y)
-    rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
-    rhs = rhs - (apply(a, b, z) - d * z)
+    rhs = ad.add_tangents(c_dot, -apply(a_dot, b_dot, y))
   if type(rhs) is ad_util.Zero:
     return y, rhs
-  y_dot = triangular_sylvester_solve_p.bind(a, b, rhs, **params)
-  return y, y_dot if z is None else z + y_dot
+  return y, triangular_sylvester_solve_p.bind(a, b, rhs, **params)
 
 def _sylvester_triangular_transpose_rule(ct, a, b, c, *, transpose, **params):
   # The solve is linear in c. Its transpose solves the transposed equation
@@ -330,52 +297,6 @@ mlir.register_lowering(triangular_sylvester_solve_p, mlir.lower_fun(
 
 # Sylvester solve: triangular kernel
 
-# Two kernels compute the same substitution (_sylvester_triangular_solve):
-#
-# - _sylvester_column_solve: one triangular_solve per column, in a loop: n
-#   sequential steps of O(m^2) work;
-# - _sylvester_blocked_solve: a wavefront over s x s blocks,
-#   s = _sylvester_block_size(...), in bands of block rows, with
-#   long-contraction panel products (_sylvester_wavefront), whose diagonal
-#   blocks are solved by a loop over the anti-diagonals of their 2 x 2
-#   leaves (_sylvester_block_solve).
-#
-# Real Schur (quasi-triangular) coefficients are solved in real arithmetic
-# by the blocked kernel, and in the complex Schur bases by the column kernel
-# (_sylvester_quasi_solve). Neither kernel's compiled size grows with m, n or
-# s: every repetition is a loop. That matters because XLA:CPU compiles each
-# fused loop in 10-20 ms, which makes compilation most of the first call of
-# a solve: the unrolled leaf grids this replaces took 3 s to compile at any
-# size. The column kernel compiles to about a third of the blocked one's
-# loops (no layout of the 2 x 2 blocks, no fallback branch), while its n
-# steps of matrix-vector work cost run time as n grows: max(m, n) <=
-# _SYLVESTER_SMALL takes it (the crossover measured on CPU, float64).
-#
-# The block size s is _SYLVESTER_BLOCK_SIZE for real equations and
-# _SYLVESTER_BLOCK_SIZE_COMPLEX for complex ones, whose panels hold 2 s rows
-# or columns (_sylvester_split_complex). Measured on CPU (2 cores, AVX-512,
-# float64, best of 5 blocks, one or all OpenBLAS threads): the real
-# quasi-triangular solve took 0.81x its time with s = 12 at n = 600 and
-# 0.84-0.92x at n = 300 (equal at n = 101 and 150), and s = 20, 24 and 32
-# were slower than both; the complex triangular solve at n = 600 took
-# 515 ms with s = 12 against 541 with s = 16.
-_SYLVESTER_BLOCK_SIZE = 16
-_SYLVESTER_BLOCK_SIZE_COMPLEX = 12
-_SYLVESTER_LEAF_SIZE = 2
-_SYLVESTER_BAND_HEIGHT = 8
-_SYLVESTER_SMALL = 100
-# _sylvester_quasi_complex_solve applies its rotations as dense products,
-# which compile in less time than the elementwise ones, up to these sizes:
-# as the fallback of the blocked real quasi-triangular solve, while their
-# O(n^3) cost stays below that of the column solve they surround; as the
-# small solve, where they cost no measurable time per call (measured with
-# one thread, full solve, interleaved blocks: 0.99x the elementwise
-# rotations' time at n = 10 and 20, 1.07x at n = 30 and 50; compile 0.11 s
-# less at n = 20).
-_SYLVESTER_DENSE_ROTATIONS = 512
-_SYLVESTER_DENSE_ROTATIONS_SMALL = 24
-
-
 # Under explicit sharding (jax.sharding.AxisType.Explicit) the operands'
 # batch dimensions may be sharded, and a select, an elementwise operation or
 # a loop carry needs all of its operands sharded alike. Iotas and constants
@@ -383,7 +304,6 @@ _SYLVESTER_DENSE_ROTATIONS_SMALL = 24
 # kernels build take the sharding of the batch dimensions of an operand.
 # Elsewhere (no mesh, or a mesh of Auto axes) the sharding is empty and
 # changes nothing.
-
 def _sylvester_sharding(x: Array, rank: int, nb: int | None = None):
   """The sharding of a new array [*batch, ...] of rank dims, batched as x.
 
@@ -394,15 +314,6 @@ def _sylvester_sharding(x: Array, rank: int, nb: int | None = None):
   nb = x.ndim - 2 if nb is None else nb
   spec = (*sharding.spec, *(None,) * x.ndim)[:nb]
   return sharding.update(spec=P(*spec, *(None,) * (rank - nb)))
-
-
-def _sylvester_reshape(x: Array, *shape: int) -> Array:
-  """x.reshape(shape), sharded as x on the leading dimensions it keeps."""
-  keep = 0
-  while keep < min(x.ndim, len(shape)) and x.shape[keep] == shape[keep]:
-    keep += 1
-  return lax.reshape(x, shape,
-                     out_sharding=_sylvester_sharding(x, len(shape), keep))
 
 
 def _sylvester_iota(x: Array, shape, dimension: int) -> Array:
@@ -431,6 +342,470 @@ def _sylvester_flip_t(x: Array) -> Array:
   return lax.rev(_sylvester_swap(x, -1, -2), (x.ndim - 2, x.ndim - 1))
 
 
+def _sylvester_flipped(solve, a: Array, b: Array, c: Array, *rest: Array
+                       ) -> Array:
+  """solve(a, b, c, *rest) through Y' = J Y^T J, for fewer rows than columns.
+
+  Y' solves (J b^T J) Y' + Y' (J a^T J) = J c^T J, with upper triangular
+  coefficients and the same substitution; the arrays in rest are flipped
+  like c.
+  """
+  flip = _sylvester_flip_t
+  return flip(solve(flip(b), flip(a), flip(c), *map(flip, rest)))
+
+
+def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
+                            ) -> Array:
+  """The substitution of _sylvester_triangular_solve, one column at a time."""
+  # Column j of Y solves the unit upper triangular system
+  #   (I + diag(inv_j) triu(a, 1)) y_j = inv_j * (c_j - Y b_j),
+  # inv_j = inv_diag[:, j], Y holding the columns solved so far and zeros,
+  # which is the substitution row by row: one triangular_solve per column
+  # (unit_diagonal: the diagonal it is given is not read). A loop keeps the
+  # compiled size independent of m and n: XLA:CPU compiles each fused loop
+  # in 10-20 ms, which makes compilation most of the first call of a solve.
+  *batch, m, n = c.shape
+  nb = len(batch)
+  if m == 0 or n == 0:
+    return c
+  if n > m:
+    # Fewer, larger steps.
+    return _sylvester_flipped(_sylvester_column_solve, a, b, c, inv_diag)
+  a = _triu(a, 1)
+  dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
+  # j is in range: no wrapping of negative indices (a fused loop less).
+  column = lambda x, j: slicing.dynamic_slice_in_dim(
+      x, j, 1, axis=nb + 1, allow_negative_indices=False)
+
+  def body(j, y):
+    r = column(c, j) - lax.dot_general(y, column(b, j), dims,
+                                       precision=lax.Precision.HIGHEST)
+    inv_j = column(inv_diag, j)
+    y_j = linalg.triangular_solve(inv_j * a, inv_j * r, left_side=True,
+                                  lower=False, unit_diagonal=True)
+    return slicing.dynamic_update_slice_in_dim(y, y_j, j, axis=nb + 1,
+                                               allow_negative_indices=False)
+
+  return control_flow.fori_loop(0, n, body, lax.full_like(c, 0))
+
+
+def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
+                                inv_diag: Array) -> Array:
+  """Y with a Y + Y b = c, a and b upper triangular, pivots given inverted.
+
+  Computes exactly the substitution
+
+    y[i,j] = inv_diag[i,j] (c[i,j] - sum_{k>i} a[i,k] y[k,j]
+                                   - sum_{k<j} y[i,k] b[k,j]),
+
+  ignoring a and b below the diagonal, so that inv_diag[i, j] == 0 gives
+  y[i, j] == 0 with no special casing (and nan for a nan right-hand side:
+  0 * nan).
+  """
+  if max(c.shape[-2:]) > _SYLVESTER_SMALL:
+    # Large equations: with level-3 blocking (see _sylvester_wavefront).
+    return _sylvester_blocked_solve(a, b, c, inv_diag)
+  return _sylvester_column_solve(a, b, c, inv_diag)
+
+
+# Sylvester solve: real Schur (quasi-triangular) factors
+
+# _sylvester_quasi_complex_solve applies its rotations as dense products,
+# which compile in less time than the elementwise ones, up to this size,
+# where they cost no measurable time per call (measured with one thread,
+# full solve, interleaved blocks: 0.99x the elementwise rotations' time at
+# n = 10 and 20, 1.07x at n = 30 and 50; compile 0.11 s less at n = 20).
+_SYLVESTER_DENSE_ROTATIONS_SMALL = 24
+
+
+def _sylvester_reshape(x: Array, *shape: int) -> Array:
+  """x.reshape(shape), sharded as x on the leading dimensions it keeps."""
+  keep = 0
+  while keep < min(x.ndim, len(shape)) and x.shape[keep] == shape[keep]:
+    keep += 1
+  return lax.reshape(x, shape,
+                     out_sharding=_sylvester_sharding(x, len(shape), keep))
+
+
+def _sylvester_diag(x: Array, offset: int) -> Array:
+  """[..., n, n] -> [..., n - |offset|], the diagonal x[i, i + offset]."""
+  # Entry (i, i + offset) is entry i (n + 1) + offset of the flattened x.
+  *batch, n, _ = x.shape
+  nb = len(batch)
+  start = offset if offset >= 0 else -offset * n
+  length = n - abs(offset)
+  if length <= 0:
+    return lax.full((*batch, 0), 0, x.dtype,
+                    sharding=_sylvester_sharding(x, nb + 1))
+  return slicing.slice_in_dim(_sylvester_reshape(x, *batch, n * n), start,
+                              start + (length - 1) * (n + 1) + 1, n + 1,
+                              axis=nb)
+
+
+def _sylvester_diagonal_entries(t: Array, offsets) -> list[Array]:
+  """[t[i + r, i + c] for i < n] for each (r, c) in offsets, 0 outside t."""
+  # Entry (i + r, i + c) of t padded by 2 on each side is entry
+  # i (w + 1) + (r + 2) w + c + 2 of its flattening, w = n + 4: one strided
+  # slice per offset, all of length n, so that XLA fuses the vector
+  # arithmetic on them into few loops.
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  w = n + 4
+  flat = lax.pad(t, lax._zero(t), [(0, 0, 0)] * nb + [(2, 2, 0)] * 2)
+  flat = _sylvester_reshape(flat, *batch, w * w)
+  starts = [(r + 2) * w + c + 2 for r, c in offsets]
+  return [slicing.slice_in_dim(flat, k, k + (n - 1) * (w + 1) + 1, w + 1,
+                               axis=nb) for k in starts]
+
+
+def _sylvester_bumps(t: Array, offset: int = 0) -> Array:
+  """[..., n] flags: whether a 2 x 2 diagonal block starts at row k + offset."""
+  # Whether t[k+1, k] is a bump: subdiagonal entries that are zero to working
+  # precision relative to their diagonal neighbours are not. A real Schur
+  # form has no adjacent bumps; if given some, the first of each run is kept.
+  # The entries at rows k + offset - 1 and k + offset are read directly,
+  # rather than the flags of row k shifted: each shift is a pad, which XLA
+  # compiles as a loop of its own.
+  eps = dtypes.finfo(t.dtype).eps
+  k = offset
+  a0, c0, d0, a, c, d = _sylvester_diagonal_entries(
+      t, [(k - 1, k - 1), (k, k - 1), (k, k), (k, k), (k + 1, k),
+          (k + 1, k + 1)])
+  bump = lambda a, c, d: lax.abs(c) > eps * (lax.abs(a) + lax.abs(d))
+  return bump(a, c, d) & ~bump(a0, c0, d0)
+
+
+def _sylvester_quasi_mask(t: Array) -> Array:
+  """The entries of a quasi-triangular t in use: upper triangle and bumps."""
+  *batch, n, _ = t.shape
+  nb = len(batch)
+  shape = (*batch, n, n)
+  rows = _sylvester_iota(t, shape, nb)
+  cols = _sylvester_iota(t, shape, nb + 1)
+  bump = lax.broadcast_in_dim(_sylvester_bumps(t), shape, (*range(nb), nb + 1))
+  return (rows <= cols) | ((rows == cols + 1) & bump)
+
+
+def _real_schur_shifts(t: Array, offset: int = 0) -> tuple[Array, ...]:
+  """The 2 x 2 block at rows (k, k+1), k = i + offset, of a real Schur form.
+
+  Returns (bump, a, c, mu_re, mu_im) as [..., n] (index i) in real
+  arithmetic: whether a bump starts at row k, and for the block
+  [[a, b], [c, d]], a, c and the real and imaginary parts of mu = lam - d,
+  lam = (a + d) / 2 + sqrt(((a - d) / 2)^2 + b c) its eigenvalue (the other
+  one is a + d - lam). Entries outside t are zero (no bump there).
+  """
+  k = offset
+  a, b, c, d = _sylvester_diagonal_entries(t, [(k, k), (k, k + 1),
+                                               (k + 1, k), (k + 1, k + 1)])
+  half = (a - d) / 2
+  disc = half * half + b * c
+  # sqrt(disc) as a real root or an imaginary one, without complex sqrt.
+  root = lax.sqrt(lax.abs(disc))
+  is_real = disc >= 0
+  zero = lax.full_like(root, 0)
+  return (_sylvester_bumps(t, k), a, c, half + lax.select(is_real, root, zero),
+          lax.select(is_real, zero, root))
+
+
+def _real_schur_eigenvalues(t: Array) -> Array:
+  """The eigenvalues of a real Schur form t, in the order of its diagonal."""
+  return slicing.index_in_dim(_real_schur_terms(t), 3, t.ndim - 2,
+                              keepdims=False)
+
+
+def _real_schur_rotation(t: Array) -> Array:
+  """The unitary Q with Q t Q^H upper triangular, for a real Schur form t.
+
+  Q is tridiagonal (block diagonal with a 2 x 2 rotation per bump), returned
+  as its three diagonals in one complex array [..., 3, n]: Q[i, i - 1],
+  Q[i, i] and Q[i, i + 1] (zero outside Q).
+  """
+  return slicing.slice_in_dim(_real_schur_terms(t), 0, 3, axis=t.ndim - 2)
+
+
+def _real_schur_terms(t: Array) -> Array:
+  """[..., 4, n]: the diagonals of Q (_real_schur_rotation), eigenvalues."""
+  # As scipy.linalg.rsf2csf: for each 2 x 2 bump [[a, b], [c, d]] at rows
+  # (k, k+1) of the quasi-triangular t, with eigenvalue lam and
+  #   mu = lam - d,  rho = hypot(|mu|, c),  G = [[conj(mu), c], [-c, mu]] / rho,
+  # the unitary G zeroes the bump: t <- G t G^H. Bumps never touch (the real
+  # Schur form has no adjacent ones), so the rotations act on disjoint pairs
+  # of rows and columns, commute, and each sees its bump as in the input.
+  # They are therefore all applied at once as one block diagonal Q with 2 x 2
+  # blocks G, in O(n^2) with no loop (a fori_loop over the bumps, as
+  # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step). The
+  # eigenvalues are lam = d + mu at the first row of each bump and
+  # a + d - lam = a - mu at the second (the conjugate for a complex pair),
+  # the diagonal entry elsewhere.
+  #
+  # Each fused loop costs compile time (10-20 ms on XLA:CPU), so this is
+  # written for few of them: the coefficients are computed in real
+  # arithmetic (XLA expands complex division and square roots into many
+  # operations), the terms of the bump one row up are computed again at
+  # offset -1 rather than shifted (each shift is a pad, a loop of its own),
+  # and the results are one array behind a barrier, which the eigenvalues
+  # and the rotations both read (computed once). XLA still gives the square
+  # roots, which have several readers, loops of their own.
+  nb = t.ndim - 2
+
+  def rotation(offset):
+    # The terms of the bump starting at row i + offset: whether there is
+    # one, the rotation's (cs, sn), and a, mu_re and mu_im.
+    bump, a, c, mu_re, mu_im = _real_schur_shifts(t, offset)
+    one, zero = lax.full_like(c, 1), lax.full_like(c, 0)
+    inv_rho = one / lax.sqrt(mu_re * mu_re + mu_im * mu_im + c * c)
+    cs = lax.complex(lax.select(bump, mu_re * inv_rho, one),
+                     lax.select(bump, mu_im * inv_rho, zero))
+    sn = lax.complex(lax.select(bump, c * inv_rho, zero), zero)
+    return bump, cs, sn, a, mu_re, mu_im
+
+  # Q[k, k] = conj(cs_k), Q[k+1, k+1] = cs_k, Q[k, k+1] = sn_k and
+  # Q[k+1, k] = -sn_k for each bump k, the identity elsewhere.
+  first, cs, sn, _, mu_re, mu_im = rotation(0)
+  second, cs_up, sn_up, a_up, mu_re_up, mu_im_up = rotation(-1)
+  diag, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 1)])
+  lam = lax.complex(
+      lax.select(first, d + mu_re,
+                 lax.select(second, a_up - mu_re_up, diag)),
+      lax.select(first, mu_im,
+                 lax.select(second, -mu_im_up, lax.full_like(mu_im, 0))))
+  terms = [-sn_up, lax.conj(cs) * cs_up, sn, lam]
+  return lax.optimization_barrier(lax.concatenate(
+      [lax.expand_dims(x, (nb,)) for x in terms], nb))
+
+
+def _sylvester_rotate(x: Array, q: Array, *, left: bool, adjoint: bool
+                      ) -> Array:
+  """Q x, Q^H x, x Q or x Q^H for Q tridiagonal from _real_schur_rotation."""
+  # M x for M = tridiag(lo, dg, up), M[i, i-1] = lo[i] and M[i, i+1] = up[i],
+  # is lo[i] x[i-1] + dg[i] x[i] + up[i] x[i+1] along the rows; x M is
+  # M^T applied to the columns, and M^T = tridiag(up[i-1], dg[i], lo[i+1]).
+  nb = q.ndim - 2
+  n = q.shape[-1]
+  lo, dg, up = (slicing.index_in_dim(q, i, nb, keepdims=False)
+                for i in range(3))
+  shift = lambda v, k: slicing.slice_in_dim(
+      lax.pad(v, lax._zero(v), [(0, 0, 0)] * nb + [(1, 1, 0)]), 1 - k,
+      n + 1 - k, axis=nb)
+  transpose = lambda lo, dg, up: (shift(up, 1), dg, shift(lo, -1))
+  # The matrix applied along the rows (left) or the columns (right): Q, Q^H,
+  # Q^T or (Q^H)^T = conj(Q).
+  if adjoint:
+    lo, dg, up = map(lax.conj, (lo, dg, up))
+  if left == adjoint:
+    lo, dg, up = transpose(lo, dg, up)
+  axis = x.ndim - 2 if left else x.ndim - 1
+  vec = lambda v: lax.expand_dims(v, (x.ndim - 1,) if left else (x.ndim - 2,))
+  zero = lax._zero(x)
+  pads = [(0, 0, 0)] * x.ndim
+  pads[axis] = (1, 1, 0)
+  x_pad = lax.pad(x, zero, pads)
+  x_shift = lambda k: slicing.slice_in_dim(x_pad, 1 + k, n + 1 + k,
+                                           axis=axis)
+  return vec(lo) * x_shift(-1) + vec(dg) * x + vec(up) * x_shift(1)
+
+
+def _real_schur_complex_form(t: Array, q: Array) -> Array:
+  """t_c = Q t Q^H, q the diagonals of Q (_real_schur_rotation of t)."""
+  dtype = dtypes.to_complex_dtype(t.dtype)
+  t = _sylvester_rotate(
+      _sylvester_rotate(lax.convert_element_type(t, dtype), q, left=True,
+                        adjoint=False), q, left=False, adjoint=True)
+  # The bumps are zero up to rounding; make t_c exactly upper triangular.
+  return _triu(t)
+
+
+def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
+  """Complex Schur pair (t_c, z_c) from a real one, z t z^T = z_c t_c z_c^H."""
+  # t_c = Q t Q^H and z_c = z Q^H with Q from _real_schur_rotation.
+  dtype = dtypes.to_complex_dtype(t.dtype)
+  z = lax.convert_element_type(z, dtype)
+  if t.shape[-1] < 2:
+    return lax.convert_element_type(t, dtype), z
+  q = _real_schur_rotation(t)
+  t = _real_schur_complex_form(t, q)
+  return t, _sylvester_rotate(z, q, left=False, adjoint=True)
+
+
+def _sylvester_dense_rotation(q: Array) -> Array:
+  """The matrix Q [..., n, n] of the diagonals q from _real_schur_rotation."""
+  nb = q.ndim - 2
+  n = q.shape[-1]
+  shape = (*q.shape[:nb], n, n)
+  i = _sylvester_iota(q, shape, nb)
+  j = _sylvester_iota(q, shape, nb + 1)
+  lo, dg, up = (lax.broadcast_in_dim(
+      slicing.index_in_dim(q, k, nb, keepdims=False), shape,
+      (*range(nb), nb)) for k in range(3))
+  return lax.select(i == j, dg, lax.select(
+      j == i + 1, up, lax.select(i == j + 1, lo, lax.full_like(dg, 0))))
+
+
+def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
+                                   q: Array, dense: bool = False) -> Array:
+  """_sylvester_quasi_solve in the complex Schur bases, column by column.
+
+  ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
+  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances; q the
+  rotations of ab (_real_schur_rotation) in its first three rows (the
+  _real_schur_terms of ab will do). With dense, the rotations are applied as
+  dense products.
+  """
+  # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
+  # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
+  # are at most tol dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its
+  # conjugate are the generalized solutions in the bases Q and conj(Q), and
+  # their mean is real.
+  #
+  # The rotations cost O(n^2) as elementwise operations on the diagonals of
+  # Q, but XLA:CPU compiles each of their fused loops separately; as dense
+  # products, O(n^3), they compile in less time (measured at n = 300: 0.32
+  # to 0.33 s against 0.43 to 0.63 s for this function, over two runs).
+  *batch, m, n = c.shape
+  nb = len(batch)
+  if dense:
+    q = _sylvester_dense_rotation(q)
+    stack_dot = partial(lax.batch_matmul, precision=lax.Precision.HIGHEST)
+    t = _triu(stack_dot(stack_dot(q, lax.convert_element_type(ab, q.dtype)),
+                        _H(q)))
+    (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
+                               _sylvester_unstack(q, i, k, 2))
+                              for i, k in ((0, m), (1, n)))
+    dot = partial(lax.dot if nb == 0 else lax.batch_matmul,
+                  precision=lax.Precision.HIGHEST)
+    rot = lambda x, q, left, adj: (
+        dot(_H(q) if adj else q, x) if left else
+        dot(x, _H(q) if adj else q))
+  else:
+    rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
+                                                    adjoint=adj)
+    t = _real_schur_complex_form(ab, q)
+    (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
+                               _sylvester_unstack(q, i, k, 1))
+                              for i, k in ((0, m), (1, n)))
+  f = rot(rot(lax.convert_element_type(c, t.dtype), q_a, True, False),
+          q_b, False, True)
+  d = (lax.broadcast_in_dim(_sylvester_diag(t_a, 0), (*batch, m, n),
+                            (*range(nb), nb)) +
+       lax.broadcast_in_dim(_sylvester_diag(t_b, 0), (*batch, m, n),
+                            (*range(nb), nb + 1)))
+  drop = lax.abs(d) <= tol
+  one = lax.full_like(d, 1)
+  inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
+  y = _sylvester_column_solve(t_a, t_b, f, inv)
+  return lax.real(rot(rot(y, q_a, True, True), q_b, False, False))
+
+
+def _sylvester_quasi_stack(a: Array, b: Array, mask: bool = True) -> Array:
+  """[2, ..., k, k]: a and b, the smaller padded with zeros, masked."""
+  # Padded rows and columns are real zero eigenvalues after the others, with
+  # no bumps. Unmasked (mask=False), the stack has the same bumps and the
+  # same _real_schur_terms: of the entries the mask clears, those read the
+  # subdiagonal of rows without a bump, whose terms are discarded.
+  nb = a.ndim - 2
+  k = max(a.shape[-1], b.shape[-1])
+  pad = lambda x: lax.expand_dims(lax.pad(
+      x, lax._zero(x), [(0, 0, 0)] * nb + [(0, k - x.shape[-1], 0)] * 2), (0,))
+  ab = lax.concatenate([pad(a), pad(b)], 0)
+  return _sylvester_quasi_masked(ab) if mask else ab
+
+
+def _sylvester_quasi_masked(t: Array) -> Array:
+  """t with the entries outside _sylvester_quasi_mask zeroed."""
+  return lax.select(_sylvester_quasi_mask(t), t, lax.full_like(t, 0))
+
+
+def _sylvester_unstack(x: Array, i: int, size: int, axes: int) -> Array:
+  """Entry i of a stack [2, ...], its last axes cut to size."""
+  x = slicing.index_in_dim(x, i, 0, keepdims=False)
+  return slicing.slice(x, (0,) * x.ndim,
+                       (*x.shape[:x.ndim - axes], *(size,) * axes))
+
+
+def _sylvester_quasi_solve_impl(a: Array, b: Array, c: Array, *,
+                                transpose: bool, rtol: float | None
+                                ) -> Array:
+  """The lowering of triangular_sylvester_solve_p for quasi-triangular a, b."""
+  if transpose:
+    y = _T(_sylvester_quasi_solve(b, a, _T(c), rtol))
+  else:
+    y = _sylvester_quasi_solve(a, b, c, rtol)
+  # Both factors at once, on the stack the solve built (one reduction to
+  # compile; the zeros that pad the smaller are finite).
+  ok = lax.reduce_and(_sylvester_finite(_triu(_sylvester_quasi_stack(
+      *((b, a) if transpose else (a, b)), mask=False), -1)), (0,))
+  return _sylvester_nan_unless(ok, y)
+
+
+def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
+                           rtol: float | None) -> Array:
+  """Y with a Y + Y b = c for real Schur forms a and b, in real arithmetic.
+
+  Pivots lam_i(a) + lam_j(b) with modulus at most rtol (max|a| + max|b|)
+  (over the entries in use) are singular, and their components of Y are zero
+  in the basis of the complex Schur forms, as for triangular factors.
+  """
+  # What a and b both need is computed once on the two stacked, the smaller
+  # padded with zeros (no bumps): each operation costs compile time.
+  *batch, m, n = c.shape
+  nb = len(batch)
+  if m == 0 or n == 0:
+    return c
+  # The stack unmasked (read by _real_schur_terms) and masked.
+  ab_raw = _sylvester_quasi_stack(a, b, mask=False)
+  ab = _sylvester_quasi_masked(ab_raw)
+  if rtol is None:
+    rtol = max(m, n) * float(dtypes.finfo(c.dtype).eps)
+  tol = rtol * lax.reduce_sum(lax.reduce_max(lax.abs(ab), (nb + 1, nb + 2)),
+                              (0,))
+  tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
+  # The rotations to the complex Schur forms and the eigenvalues, at once.
+  # The complex solve takes terms whole as its rotations (it reads rows 0-2):
+  # a slice of terms would make XLA:CPU compute the concatenation in
+  # _real_schur_terms a second time, in a loop of its own (3 fused loops
+  # fewer at n = 300).
+  terms = _real_schur_terms(ab_raw)
+  if max(m, n) > _SYLVESTER_SMALL:
+    # Large nonsingular equations whose bumps fit the static layout (see
+    # _sylvester_quasi_triangular_solve) are solved in real arithmetic by
+    # the blocked wavefront; small ones, and the others, in the complex
+    # Schur bases column by column, which compiles in a fraction of the
+    # time.
+    return _sylvester_quasi_blocked_solve(ab, c, tol, terms)
+  return _sylvester_quasi_complex_solve(
+      ab, c, tol, terms, dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
+
+
+# Sylvester solve: blocked kernel
+
+# A second kernel computes the substitution of _sylvester_triangular_solve
+# for large equations (_sylvester_blocked_solve): a wavefront over s x s
+# blocks, s = _sylvester_block_size(...), in bands of block rows, with
+# long-contraction panel products (_sylvester_wavefront), whose diagonal
+# blocks are solved by a loop over the anti-diagonals of their 2 x 2 leaves
+# (_sylvester_block_solve). Its compiled size does not grow with m, n or s
+# either (the unrolled leaf grids this replaces took 3 s to compile at any
+# size), but it compiles to more loops than the column kernel, whose n steps
+# of matrix-vector work cost run time as n grows: max(m, n) <=
+# _SYLVESTER_SMALL takes the column kernel (the crossover measured on CPU,
+# float64).
+#
+# The block size s is _SYLVESTER_BLOCK_SIZE for real equations and
+# _SYLVESTER_BLOCK_SIZE_COMPLEX for complex ones, whose panels hold 2 s rows
+# or columns (_sylvester_split_complex). Measured on CPU (2 cores, AVX-512,
+# float64, best of 5 blocks, one or all OpenBLAS threads): the real
+# quasi-triangular solve took 0.81x its time with s = 12 at n = 600 and
+# 0.84-0.92x at n = 300 (equal at n = 101 and 150), and s = 20, 24 and 32
+# were slower than both; the complex triangular solve at n = 600 took
+# 515 ms with s = 12 against 541 with s = 16.
+_SYLVESTER_BLOCK_SIZE = 16
+_SYLVESTER_BLOCK_SIZE_COMPLEX = 12
+_SYLVESTER_LEAF_SIZE = 2
+_SYLVESTER_BAND_HEIGHT = 8
+_SYLVESTER_SMALL = 100
+
+
 def _sylvester_pair_substitute(a, b, c, inv_diag):
   """The substitution for a Y + Y b = c, upper triangular 2 x 2 a and b."""
   # All arguments and the result entrywise, [[x00, x01], [x10, x11]], with
@@ -441,36 +816,6 @@ def _sylvester_pair_substitute(a, b, c, inv_diag):
   y11 = inv_diag[1][1] * (c[1][1] - y10 * b[0][1])
   y01 = inv_diag[0][1] * (c[0][1] - a[0][1] * y11 - y00 * b[0][1])
   return [[y00, y01], [y10, y11]]
-
-
-def _sylvester_pair_inverse(a, b):
-  """Q with a Y + Y b = C <=> Y = Q (a C + C adj(b)), 2 x 2 a and b."""
-  # All entrywise, [[x00, x01], [x10, x11]] of arrays. With t = tr b, det b
-  # and adj(b) = t I - b, Cayley-Hamilton (b^2 = t b - det(b) I) gives, for
-  # S(Y) = a Y + Y b,
-  #   a S(Y) + S(Y) adj(b) = (a^2 + t a + det(b) I) Y = P Y,
-  # so Q = P^{-1} = adj(P) / det(P), in closed form. det(P) is the product of
-  # the four pivots alpha_i + beta_j over the eigenvalues of a and b: zero
-  # exactly when the equation is singular (dlasy2 solves the same 4 x 4
-  # system by Gaussian elimination).
-  (a00, a01), (a10, a11) = a
-  (b00, b01), (b10, b11) = b
-  t = b00 + b11
-  det_b = b00 * b11 - b01 * b10
-  p00 = a00 * a00 + a01 * a10 + t * a00 + det_b
-  p11 = a11 * a11 + a01 * a10 + t * a11 + det_b
-  p01, p10 = a01 * (a00 + a11 + t), a10 * (a00 + a11 + t)
-  inv_det = lax.full_like(p00, 1) / (p00 * p11 - p01 * p10)
-  return [[p11 * inv_det, -p01 * inv_det], [-p10 * inv_det, p00 * inv_det]]
-
-
-def _sylvester_pair_apply(a, b, q, c):
-  """Y = q (a c + c adj(b)), all 2 x 2 and entrywise: see above."""
-  adj_b = [[b[1][1], -b[0][1]], [-b[1][0], b[0][0]]]
-  w = [[a[i][0] * c[0][j] + a[i][1] * c[1][j] + c[i][0] * adj_b[0][j] +
-        c[i][1] * adj_b[1][j] for j in range(2)] for i in range(2)]
-  return [[q[i][0] * w[0][j] + q[i][1] * w[1][j] for j in range(2)]
-          for i in range(2)]
 
 
 def _sylvester_leaf_entries(x: Array) -> list[list[Array]]:
@@ -500,22 +845,6 @@ def _sylvester_diagonal_leaves(x: Array) -> list[list[Array]]:
           for row in _sylvester_leaf_entries(x)]
 
 
-def _sylvester_pair_inverses(a: Array, b: Array) -> Array:
-  """[..., m, n]: Q of _sylvester_pair_inverse for each pair of 2 x 2 blocks.
-
-  Entry (2 k + i, 2 l + j) is Q[i, j] for the diagonal blocks k of a and l
-  of b, quasi-triangular with their 2 x 2 blocks at even indices.
-  """
-  nb = a.ndim - 2
-  h, k = a.shape[-1] // 2, b.shape[-1] // 2
-  shape = (*a.shape[:nb], h, k)
-  grid = lambda x, axis: [[lax.broadcast_in_dim(e, shape, (*range(nb), axis))
-                           for e in row] for row in x]
-  return _sylvester_leaf_assemble(_sylvester_pair_inverse(
-      grid(_sylvester_diagonal_leaves(a), nb),
-      grid(_sylvester_diagonal_leaves(b), nb + 1)))
-
-
 def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
                            quasi: bool) -> Array:
   """Solves a Y + Y b = c for [..., s, s] blocks by a wavefront of 2 x 2s."""
@@ -524,13 +853,13 @@ def _sylvester_block_solve(a: Array, b: Array, c: Array, pivots: Array,
   # two batched products with the leaves solved so far (the others are zero)
   # and the off-diagonal leaves of a and b,
   #   C[k, l] - sum_{k2>k} a[k, k2] Y[k2, l] - sum_{l2<l} Y[k, l2] b[l2, l],
-  # and solves the leaves on its anti-diagonal, elementwise: by substitution
-  # with pivots the inverted pivots, or, if quasi (quasi-triangular a and b
-  # with their 2 x 2 blocks at even indices), in closed form with pivots
-  # from _sylvester_pair_inverses. A step is two products and one
+  # and solves the leaves on its anti-diagonal, elementwise, by substitution
+  # with pivots the inverted pivots. A step is two products and one
   # elementwise loop; a loop keeps the compiled size independent of s. The
   # products spend about h times the flops of a lazy update, little at these
-  # sizes.
+  # sizes. With quasi (quasi-triangular a and b with their 2 x 2 blocks at
+  # even indices) the leaves are solved in closed form instead, with pivots
+  # from _sylvester_pair_inverses.
   *batch, s, _ = c.shape
   nb = len(batch)
   h = s // 2
@@ -644,10 +973,10 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
                          s: int, quasi: bool = False) -> Array:
   """Solves a Y + Y b = c by wavefronts over s x s blocks, in bands of rows."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
-  # below the diagonal (or quasi-triangular, see _sylvester_band_wavefront),
-  # r <= q, and pivots as _sylvester_block_solve takes them. The r block rows
-  # are solved in bands of about _SYLVESTER_BAND_HEIGHT, bottom band first,
-  # each by a wavefront of its own after one product with the bands below:
+  # below the diagonal, r <= q, and pivots as _sylvester_block_solve takes
+  # them. The r block rows are solved in bands of about
+  # _SYLVESTER_BAND_HEIGHT, bottom band first, each by a wavefront of its
+  # own after one product with the bands below:
   #   Y_k solves A_kk Y_k + Y_k B = C_k - A_k,>k Y_>k.
   # A wavefront over the whole grid leaves about half of its rows idle (its
   # anti-diagonals grow and shrink) and contracts over the zero blocks below
@@ -655,8 +984,10 @@ def _sylvester_wavefront(a: Array, b: Array, c: Array, pivots: Array,
   # are idle, and the product with the bands below runs as one GEMM. The bands
   # have one shape (the bottom one padded with decoupled zero rows: zero
   # coefficients and pivots give zero unknowns), so one loop over them runs one
-  # compiled wavefront, and start at whole blocks, so none cuts a 2 x 2 block
-  # of quasi-triangular coefficients. Measured on CPU (2 cores, best of 5
+  # compiled wavefront. With quasi, a and b are quasi-triangular (see
+  # _sylvester_block_solve), and the bands start at whole blocks, so none
+  # cuts one of their 2 x 2 blocks.
+  # Measured on CPU (2 cores, best of 5
   # blocks, float64, the real Schur forms of randn(n, n) / sqrt(n) + 3 I): the
   # real quasi-triangular solve took 6.5, 8.7, 20.2, 45.3, 107 and 223 ms with
   # bands at n = 160, 200, 300, 400, 600 and 800, against 8.9, 12.5, 28.9,
@@ -747,7 +1078,7 @@ def _sylvester_band_wavefront(layout_b: tuple[Array, Array], a: Array,
                               quasi: bool = False) -> Array:
   """The wavefront of _sylvester_wavefront, b laid out in layout_b."""
   # a: [..., r*s, r*s] and b: [..., q*s, q*s] upper triangular with zeros
-  # below the diagonal (or quasi-triangular, see below), r <= q. Block (K, L)
+  # below the diagonal (with quasi, quasi-triangular), r <= q. Block (K, L)
   # of Y depends on the blocks below it in column L and left of it in row K,
   # so the r blocks
   #   (K, L_K) with L_K = d - r + 1 + K,  K = 0..r-1,
@@ -849,66 +1180,6 @@ def _sylvester_band_wavefront(layout_b: tuple[Array, Array], a: Array,
   return _sylvester_unblocks(y)
 
 
-def _sylvester_column_solve(a: Array, b: Array, c: Array, inv_diag: Array
-                            ) -> Array:
-  """The substitution of _sylvester_triangular_solve, one column at a time."""
-  # Column j of Y solves the unit upper triangular system
-  #   (I + diag(inv_j) triu(a, 1)) y_j = inv_j * (c_j - Y b_j),
-  # inv_j = inv_diag[:, j], Y holding the columns solved so far and zeros,
-  # which is the substitution row by row: one triangular_solve per column
-  # (unit_diagonal: the diagonal it is given is not read).
-  *batch, m, n = c.shape
-  nb = len(batch)
-  if m == 0 or n == 0:
-    return c
-  if n > m:
-    # Fewer, larger steps.
-    return _sylvester_flipped(_sylvester_column_solve, a, b, c, inv_diag)
-  a = _triu(a, 1)
-  dims = (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
-  # j is in range: no wrapping of negative indices (a fused loop less).
-  column = lambda x, j: slicing.dynamic_slice_in_dim(
-      x, j, 1, axis=nb + 1, allow_negative_indices=False)
-
-  def body(j, y):
-    r = column(c, j) - lax.dot_general(y, column(b, j), dims,
-                                       precision=lax.Precision.HIGHEST)
-    inv_j = column(inv_diag, j)
-    y_j = linalg.triangular_solve(inv_j * a, inv_j * r, left_side=True,
-                                  lower=False, unit_diagonal=True)
-    return slicing.dynamic_update_slice_in_dim(y, y_j, j, axis=nb + 1,
-                                               allow_negative_indices=False)
-
-  return control_flow.fori_loop(0, n, body, lax.full_like(c, 0))
-
-
-def _sylvester_triangular_solve(a: Array, b: Array, c: Array,
-                                inv_diag: Array) -> Array:
-  """Y with a Y + Y b = c, a and b upper triangular, pivots given inverted."""
-  # Computes exactly the substitution
-  #   y[i,j] = inv_diag[i,j] (c[i,j] - sum_{k>i} a[i,k] y[k,j]
-  #                                  - sum_{k<j} y[i,k] b[k,j]),
-  # ignoring a and b below the diagonal, so that inv_diag[i, j] == 0 gives
-  # y[i, j] == 0 with no special casing (and nan for a nan right-hand side:
-  # 0 * nan): column by column for small equations, with level-3 blocking
-  # (see _sylvester_wavefront) for large ones.
-  if max(c.shape[-2:]) <= _SYLVESTER_SMALL:
-    return _sylvester_column_solve(a, b, c, inv_diag)
-  return _sylvester_blocked_solve(a, b, c, inv_diag)
-
-
-def _sylvester_flipped(solve, a: Array, b: Array, c: Array, *rest: Array
-                       ) -> Array:
-  """solve(a, b, c, *rest) through Y' = J Y^T J, for fewer rows than columns.
-
-  Y' solves (J b^T J) Y' + Y' (J a^T J) = J c^T J, with upper triangular
-  coefficients (quasi-triangular ones stay quasi-triangular) and the same
-  substitution; the arrays in rest are flipped like c.
-  """
-  flip = _sylvester_flip_t
-  return flip(solve(flip(b), flip(a), flip(c), *map(flip, rest)))
-
-
 def _sylvester_blocked_solve(a: Array, b: Array, c: Array, inv_diag: Array,
                              block_size: int | None = None) -> Array:
   """_sylvester_triangular_solve by the blocked wavefront."""
@@ -946,6 +1217,66 @@ def _sylvester_block_size(m: int, block_size: int | None = None,
                   _SYLVESTER_BLOCK_SIZE)
   t = _SYLVESTER_LEAF_SIZE
   return min(block_size, -(-m // t) * t)
+
+
+# Sylvester solve: blocked kernel for real Schur factors
+
+# Real Schur (quasi-triangular) coefficients of large equations are solved
+# by the blocked kernel in real arithmetic (_sylvester_quasi_blocked_solve):
+# their 2 x 2 diagonal blocks are moved to even indices, and the wavefront
+# solves its 2 x 2 leaves in closed form. Equations that are singular, or
+# whose blocks do not fit the static layout, fall back to the complex Schur
+# bases (_sylvester_quasi_complex_solve), whose rotations are dense products
+# up to this size, while their O(n^3) cost stays below that of the column
+# solve they surround. The column kernel compiles to about a third of the
+# loops of this path (no layout of the 2 x 2 blocks, no fallback branch).
+_SYLVESTER_DENSE_ROTATIONS = 512
+
+
+def _sylvester_pair_inverse(a, b):
+  """Q with a Y + Y b = C <=> Y = Q (a C + C adj(b)), 2 x 2 a and b."""
+  # All entrywise, [[x00, x01], [x10, x11]] of arrays. With t = tr b, det b
+  # and adj(b) = t I - b, Cayley-Hamilton (b^2 = t b - det(b) I) gives, for
+  # S(Y) = a Y + Y b,
+  #   a S(Y) + S(Y) adj(b) = (a^2 + t a + det(b) I) Y = P Y,
+  # so Q = P^{-1} = adj(P) / det(P), in closed form. det(P) is the product of
+  # the four pivots alpha_i + beta_j over the eigenvalues of a and b: zero
+  # exactly when the equation is singular (dlasy2 solves the same 4 x 4
+  # system by Gaussian elimination).
+  (a00, a01), (a10, a11) = a
+  (b00, b01), (b10, b11) = b
+  t = b00 + b11
+  det_b = b00 * b11 - b01 * b10
+  p00 = a00 * a00 + a01 * a10 + t * a00 + det_b
+  p11 = a11 * a11 + a01 * a10 + t * a11 + det_b
+  p01, p10 = a01 * (a00 + a11 + t), a10 * (a00 + a11 + t)
+  inv_det = lax.full_like(p00, 1) / (p00 * p11 - p01 * p10)
+  return [[p11 * inv_det, -p01 * inv_det], [-p10 * inv_det, p00 * inv_det]]
+
+
+def _sylvester_pair_apply(a, b, q, c):
+  """Y = q (a c + c adj(b)), all 2 x 2 and entrywise: see above."""
+  adj_b = [[b[1][1], -b[0][1]], [-b[1][0], b[0][0]]]
+  w = [[a[i][0] * c[0][j] + a[i][1] * c[1][j] + c[i][0] * adj_b[0][j] +
+        c[i][1] * adj_b[1][j] for j in range(2)] for i in range(2)]
+  return [[q[i][0] * w[0][j] + q[i][1] * w[1][j] for j in range(2)]
+          for i in range(2)]
+
+
+def _sylvester_pair_inverses(a: Array, b: Array) -> Array:
+  """[..., m, n]: Q of _sylvester_pair_inverse for each pair of 2 x 2 blocks.
+
+  Entry (2 k + i, 2 l + j) is Q[i, j] for the diagonal blocks k of a and l
+  of b, quasi-triangular with their 2 x 2 blocks at even indices.
+  """
+  nb = a.ndim - 2
+  h, k = a.shape[-1] // 2, b.shape[-1] // 2
+  shape = (*a.shape[:nb], h, k)
+  grid = lambda x, axis: [[lax.broadcast_in_dim(e, shape, (*range(nb), axis))
+                           for e in row] for row in x]
+  return _sylvester_leaf_assemble(_sylvester_pair_inverse(
+      grid(_sylvester_diagonal_leaves(a), nb),
+      grid(_sylvester_diagonal_leaves(b), nb + 1)))
 
 
 def _sylvester_take(x: Array, idx: Array, axis: int) -> Array:
@@ -1071,340 +1402,14 @@ def _sylvester_quasi_sizes(m: int, n: int) -> tuple[int, int]:
   return size(m), size(n)
 
 
-def _sylvester_diag(x: Array, offset: int) -> Array:
-  """[..., n, n] -> [..., n - |offset|], the diagonal x[i, i + offset]."""
-  # Entry (i, i + offset) is entry i (n + 1) + offset of the flattened x.
-  *batch, n, _ = x.shape
-  nb = len(batch)
-  start = offset if offset >= 0 else -offset * n
-  length = n - abs(offset)
-  if length <= 0:
-    return lax.full((*batch, 0), 0, x.dtype,
-                    sharding=_sylvester_sharding(x, nb + 1))
-  return slicing.slice_in_dim(_sylvester_reshape(x, *batch, n * n), start,
-                              start + (length - 1) * (n + 1) + 1, n + 1,
-                              axis=nb)
+def _sylvester_quasi_blocked_solve(ab: Array, c: Array, tol: Array,
+                                   terms: Array) -> Array:
+  """_sylvester_quasi_solve of a large equation, from what it computed.
 
-
-def _sylvester_diagonal_entries(t: Array, offsets) -> list[Array]:
-  """[t[i + r, i + c] for i < n] for each (r, c) in offsets, 0 outside t."""
-  # Entry (i + r, i + c) of t padded by 2 on each side is entry
-  # i (w + 1) + (r + 2) w + c + 2 of its flattening, w = n + 4: one strided
-  # slice per offset, all of length n, so that XLA fuses the vector
-  # arithmetic on them into few loops.
-  *batch, n, _ = t.shape
-  nb = len(batch)
-  w = n + 4
-  flat = lax.pad(t, lax._zero(t), [(0, 0, 0)] * nb + [(2, 2, 0)] * 2)
-  flat = _sylvester_reshape(flat, *batch, w * w)
-  starts = [(r + 2) * w + c + 2 for r, c in offsets]
-  return [slicing.slice_in_dim(flat, k, k + (n - 1) * (w + 1) + 1, w + 1,
-                               axis=nb) for k in starts]
-
-
-def _sylvester_bumps(t: Array, offset: int = 0) -> Array:
-  """[..., n] flags: whether a 2 x 2 diagonal block starts at row k + offset."""
-  # Whether t[k+1, k] is a bump: subdiagonal entries that are zero to working
-  # precision relative to their diagonal neighbours are not. A real Schur
-  # form has no adjacent bumps; if given some, the first of each run is kept.
-  # The entries at rows k + offset - 1 and k + offset are read directly,
-  # rather than the flags of row k shifted: each shift is a pad, which XLA
-  # compiles as a loop of its own.
-  eps = dtypes.finfo(t.dtype).eps
-  k = offset
-  a0, c0, d0, a, c, d = _sylvester_diagonal_entries(
-      t, [(k - 1, k - 1), (k, k - 1), (k, k), (k, k), (k + 1, k),
-          (k + 1, k + 1)])
-  bump = lambda a, c, d: lax.abs(c) > eps * (lax.abs(a) + lax.abs(d))
-  return bump(a, c, d) & ~bump(a0, c0, d0)
-
-
-def _sylvester_quasi_mask(t: Array) -> Array:
-  """The entries of a quasi-triangular t in use: upper triangle and bumps."""
-  *batch, n, _ = t.shape
-  nb = len(batch)
-  shape = (*batch, n, n)
-  rows = _sylvester_iota(t, shape, nb)
-  cols = _sylvester_iota(t, shape, nb + 1)
-  bump = lax.broadcast_in_dim(_sylvester_bumps(t), shape, (*range(nb), nb + 1))
-  return (rows <= cols) | ((rows == cols + 1) & bump)
-
-
-def _real_schur_shifts(t: Array, offset: int = 0) -> tuple[Array, ...]:
-  """The 2 x 2 block at rows (k, k+1), k = i + offset, of a real Schur form.
-
-  Returns (bump, a, c, mu_re, mu_im) as [..., n] (index i) in real
-  arithmetic: whether a bump starts at row k, and for the block
-  [[a, b], [c, d]], a, c and the real and imaginary parts of mu = lam - d,
-  lam = (a + d) / 2 + sqrt(((a - d) / 2)^2 + b c) its eigenvalue (the other
-  one is a + d - lam). Entries outside t are zero (no bump there).
+  ab, tol and terms as _sylvester_quasi_complex_solve takes them.
   """
-  k = offset
-  a, b, c, d = _sylvester_diagonal_entries(t, [(k, k), (k, k + 1),
-                                               (k + 1, k), (k + 1, k + 1)])
-  half = (a - d) / 2
-  disc = half * half + b * c
-  # sqrt(disc) as a real root or an imaginary one, without complex sqrt.
-  root = lax.sqrt(lax.abs(disc))
-  is_real = disc >= 0
-  zero = lax.full_like(root, 0)
-  return (_sylvester_bumps(t, k), a, c, half + lax.select(is_real, root, zero),
-          lax.select(is_real, zero, root))
-
-
-def _real_schur_eigenvalues(t: Array) -> Array:
-  """The eigenvalues of a real Schur form t, in the order of its diagonal."""
-  return slicing.index_in_dim(_real_schur_terms(t), 3, t.ndim - 2,
-                              keepdims=False)
-
-
-def _real_schur_rotation(t: Array) -> Array:
-  """The unitary Q with Q t Q^H upper triangular, for a real Schur form t.
-
-  Q is tridiagonal (block diagonal with a 2 x 2 rotation per bump), returned
-  as its three diagonals in one complex array [..., 3, n]: Q[i, i - 1],
-  Q[i, i] and Q[i, i + 1] (zero outside Q).
-  """
-  return slicing.slice_in_dim(_real_schur_terms(t), 0, 3, axis=t.ndim - 2)
-
-
-def _real_schur_terms(t: Array) -> Array:
-  """[..., 4, n]: the diagonals of Q (_real_schur_rotation), eigenvalues."""
-  # As scipy.linalg.rsf2csf: for each 2 x 2 bump [[a, b], [c, d]] at rows
-  # (k, k+1) of the quasi-triangular t, with eigenvalue lam and
-  #   mu = lam - d,  rho = hypot(|mu|, c),  G = [[conj(mu), c], [-c, mu]] / rho,
-  # the unitary G zeroes the bump: t <- G t G^H. Bumps never touch (the real
-  # Schur form has no adjacent ones), so the rotations act on disjoint pairs
-  # of rows and columns, commute, and each sees its bump as in the input.
-  # They are therefore all applied at once as one block diagonal Q with 2 x 2
-  # blocks G, in O(n^2) with no loop (a fori_loop over the bumps, as
-  # jax.scipy.linalg.rsf2csf does, makes XLA copy t on every step). The
-  # eigenvalues are lam = d + mu at the first row of each bump and
-  # a + d - lam = a - mu at the second (the conjugate for a complex pair),
-  # the diagonal entry elsewhere.
-  #
-  # Each fused loop costs compile time (see _SYLVESTER_SMALL), so this is
-  # written for few of them: the coefficients are computed in real
-  # arithmetic (XLA expands complex division and square roots into many
-  # operations), the terms of the bump one row up are computed again at
-  # offset -1 rather than shifted (each shift is a pad, a loop of its own),
-  # and the results are one array behind a barrier, which the eigenvalues
-  # and the rotations both read (computed once). XLA still gives the square
-  # roots, which have several readers, loops of their own.
-  nb = t.ndim - 2
-
-  def rotation(offset):
-    # The terms of the bump starting at row i + offset: whether there is
-    # one, the rotation's (cs, sn), and a, mu_re and mu_im.
-    bump, a, c, mu_re, mu_im = _real_schur_shifts(t, offset)
-    one, zero = lax.full_like(c, 1), lax.full_like(c, 0)
-    inv_rho = one / lax.sqrt(mu_re * mu_re + mu_im * mu_im + c * c)
-    cs = lax.complex(lax.select(bump, mu_re * inv_rho, one),
-                     lax.select(bump, mu_im * inv_rho, zero))
-    sn = lax.complex(lax.select(bump, c * inv_rho, zero), zero)
-    return bump, cs, sn, a, mu_re, mu_im
-
-  # Q[k, k] = conj(cs_k), Q[k+1, k+1] = cs_k, Q[k, k+1] = sn_k and
-  # Q[k+1, k] = -sn_k for each bump k, the identity elsewhere.
-  first, cs, sn, _, mu_re, mu_im = rotation(0)
-  second, cs_up, sn_up, a_up, mu_re_up, mu_im_up = rotation(-1)
-  diag, d = _sylvester_diagonal_entries(t, [(0, 0), (1, 1)])
-  lam = lax.complex(
-      lax.select(first, d + mu_re,
-                 lax.select(second, a_up - mu_re_up, diag)),
-      lax.select(first, mu_im,
-                 lax.select(second, -mu_im_up, lax.full_like(mu_im, 0))))
-  terms = [-sn_up, lax.conj(cs) * cs_up, sn, lam]
-  return lax.optimization_barrier(lax.concatenate(
-      [lax.expand_dims(x, (nb,)) for x in terms], nb))
-
-
-def _sylvester_rotate(x: Array, q: Array, *, left: bool, adjoint: bool
-                      ) -> Array:
-  """Q x, Q^H x, x Q or x Q^H for Q tridiagonal from _real_schur_rotation."""
-  # M x for M = tridiag(lo, dg, up), M[i, i-1] = lo[i] and M[i, i+1] = up[i],
-  # is lo[i] x[i-1] + dg[i] x[i] + up[i] x[i+1] along the rows; x M is
-  # M^T applied to the columns, and M^T = tridiag(up[i-1], dg[i], lo[i+1]).
-  nb = q.ndim - 2
-  n = q.shape[-1]
-  lo, dg, up = (slicing.index_in_dim(q, i, nb, keepdims=False)
-                for i in range(3))
-  shift = lambda v, k: slicing.slice_in_dim(
-      lax.pad(v, lax._zero(v), [(0, 0, 0)] * nb + [(1, 1, 0)]), 1 - k,
-      n + 1 - k, axis=nb)
-  transpose = lambda lo, dg, up: (shift(up, 1), dg, shift(lo, -1))
-  # The matrix applied along the rows (left) or the columns (right): Q, Q^H,
-  # Q^T or (Q^H)^T = conj(Q).
-  if adjoint:
-    lo, dg, up = map(lax.conj, (lo, dg, up))
-  if left == adjoint:
-    lo, dg, up = transpose(lo, dg, up)
-  axis = x.ndim - 2 if left else x.ndim - 1
-  vec = lambda v: lax.expand_dims(v, (x.ndim - 1,) if left else (x.ndim - 2,))
-  zero = lax._zero(x)
-  pads = [(0, 0, 0)] * x.ndim
-  pads[axis] = (1, 1, 0)
-  x_pad = lax.pad(x, zero, pads)
-  x_shift = lambda k: slicing.slice_in_dim(x_pad, 1 + k, n + 1 + k,
-                                           axis=axis)
-  return vec(lo) * x_shift(-1) + vec(dg) * x + vec(up) * x_shift(1)
-
-
-def _real_schur_complex_form(t: Array, q: Array) -> Array:
-  """t_c = Q t Q^H, q the diagonals of Q (_real_schur_rotation of t)."""
-  dtype = dtypes.to_complex_dtype(t.dtype)
-  t = _sylvester_rotate(
-      _sylvester_rotate(lax.convert_element_type(t, dtype), q, left=True,
-                        adjoint=False), q, left=False, adjoint=True)
-  # The bumps are zero up to rounding; make t_c exactly upper triangular.
-  return _triu(t)
-
-
-def _real_schur_to_complex(t: Array, z: Array) -> tuple[Array, Array]:
-  """Complex Schur pair (t_c, z_c) from a real one, z t z^T = z_c t_c z_c^H."""
-  # t_c = Q t Q^H and z_c = z Q^H with Q from _real_schur_rotation.
-  dtype = dtypes.to_complex_dtype(t.dtype)
-  z = lax.convert_element_type(z, dtype)
-  if t.shape[-1] < 2:
-    return lax.convert_element_type(t, dtype), z
-  q = _real_schur_rotation(t)
-  t = _real_schur_complex_form(t, q)
-  return t, _sylvester_rotate(z, q, left=False, adjoint=True)
-
-
-def _sylvester_dense_rotation(q: Array) -> Array:
-  """The matrix Q [..., n, n] of the diagonals q from _real_schur_rotation."""
-  nb = q.ndim - 2
-  n = q.shape[-1]
-  shape = (*q.shape[:nb], n, n)
-  i = _sylvester_iota(q, shape, nb)
-  j = _sylvester_iota(q, shape, nb + 1)
-  lo, dg, up = (lax.broadcast_in_dim(
-      slicing.index_in_dim(q, k, nb, keepdims=False), shape,
-      (*range(nb), nb)) for k in range(3))
-  return lax.select(i == j, dg, lax.select(
-      j == i + 1, up, lax.select(i == j + 1, lo, lax.full_like(dg, 0))))
-
-
-def _sylvester_quasi_complex_solve(ab: Array, c: Array, tol: Array,
-                                   q: Array, dense: bool = False) -> Array:
-  """_sylvester_quasi_solve in the complex Schur bases, column by column.
-
-  ab holds a and b, masked (_sylvester_quasi_mask) and stacked as in
-  _sylvester_quasi_solve; tol [..., m, n] the pivots' tolerances; q the
-  rotations of ab (_real_schur_rotation) in its first three rows (the
-  _real_schur_terms of ab will do). With dense, the rotations are applied as
-  dense products.
-  """
-  # The complex Schur forms Q a Q^H, Q' b Q'^H (_real_schur_rotation) give
-  # T_a Y_c + Y_c T_b = Q c Q'^H, solved with the components whose pivots
-  # are at most tol dropped, and Y = Re(Q^H Y_c Q'): Q^H Y_c Q' and its
-  # conjugate are the generalized solutions in the bases Q and conj(Q), and
-  # their mean is real.
-  #
-  # The rotations cost O(n^2) as elementwise operations on the diagonals of
-  # Q, but XLA:CPU compiles each of their fused loops separately; as dense
-  # products, O(n^3), they compile in less time (measured at n = 300: 0.32
-  # to 0.33 s against 0.43 to 0.63 s for this function, over two runs); see
-  # _SYLVESTER_DENSE_ROTATIONS for where they are used.
   *batch, m, n = c.shape
   nb = len(batch)
-  if dense:
-    q = _sylvester_dense_rotation(q)
-    stack_dot = partial(lax.batch_matmul, precision=lax.Precision.HIGHEST)
-    t = _triu(stack_dot(stack_dot(q, lax.convert_element_type(ab, q.dtype)),
-                        _H(q)))
-    (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
-                               _sylvester_unstack(q, i, k, 2))
-                              for i, k in ((0, m), (1, n)))
-    dot = partial(lax.dot if nb == 0 else lax.batch_matmul,
-                  precision=lax.Precision.HIGHEST)
-    rot = lambda x, q, left, adj: (
-        dot(_H(q) if adj else q, x) if left else
-        dot(x, _H(q) if adj else q))
-  else:
-    rot = lambda x, q, left, adj: _sylvester_rotate(x, q, left=left,
-                                                    adjoint=adj)
-    t = _real_schur_complex_form(ab, q)
-    (t_a, q_a), (t_b, q_b) = ((_sylvester_unstack(t, i, k, 2),
-                               _sylvester_unstack(q, i, k, 1))
-                              for i, k in ((0, m), (1, n)))
-  f = rot(rot(lax.convert_element_type(c, t.dtype), q_a, True, False),
-          q_b, False, True)
-  d = (lax.broadcast_in_dim(_sylvester_diag(t_a, 0), (*batch, m, n),
-                            (*range(nb), nb)) +
-       lax.broadcast_in_dim(_sylvester_diag(t_b, 0), (*batch, m, n),
-                            (*range(nb), nb + 1)))
-  drop = lax.abs(d) <= tol
-  one = lax.full_like(d, 1)
-  inv = lax.select(drop, lax.full_like(d, 0), one / lax.select(drop, one, d))
-  y = _sylvester_column_solve(t_a, t_b, f, inv)
-  return lax.real(rot(rot(y, q_a, True, True), q_b, False, False))
-
-
-def _sylvester_quasi_stack(a: Array, b: Array, mask: bool = True) -> Array:
-  """[2, ..., k, k]: a and b, the smaller padded with zeros, masked."""
-  # Padded rows and columns are real zero eigenvalues after the others, with
-  # no bumps. Unmasked (mask=False), the stack has the same bumps and the
-  # same _real_schur_terms: of the entries the mask clears, those read the
-  # subdiagonal of rows without a bump, whose terms are discarded.
-  nb = a.ndim - 2
-  k = max(a.shape[-1], b.shape[-1])
-  pad = lambda x: lax.expand_dims(lax.pad(
-      x, lax._zero(x), [(0, 0, 0)] * nb + [(0, k - x.shape[-1], 0)] * 2), (0,))
-  ab = lax.concatenate([pad(a), pad(b)], 0)
-  return _sylvester_quasi_masked(ab) if mask else ab
-
-
-def _sylvester_quasi_masked(t: Array) -> Array:
-  """t with the entries outside _sylvester_quasi_mask zeroed."""
-  return lax.select(_sylvester_quasi_mask(t), t, lax.full_like(t, 0))
-
-
-def _sylvester_unstack(x: Array, i: int, size: int, axes: int) -> Array:
-  """Entry i of a stack [2, ...], its last axes cut to size."""
-  x = slicing.index_in_dim(x, i, 0, keepdims=False)
-  return slicing.slice(x, (0,) * x.ndim,
-                       (*x.shape[:x.ndim - axes], *(size,) * axes))
-
-
-def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
-                           rtol: float | None) -> Array:
-  """Y with a Y + Y b = c for real Schur forms a and b, in real arithmetic.
-
-  Pivots lam_i(a) + lam_j(b) with modulus at most rtol (max|a| + max|b|)
-  (over the entries in use) are singular, and their components of Y are zero
-  in the basis of the complex Schur forms, as for triangular factors.
-  """
-  # Large nonsingular equations whose bumps fit the static layout (see
-  # _sylvester_quasi_triangular_solve) are solved in real arithmetic by the
-  # blocked wavefront; small ones, and the others, in the complex Schur
-  # bases column by column (_sylvester_quasi_complex_solve), which compiles
-  # in a fraction of the time (see _SYLVESTER_SMALL). What a and b both need
-  # is computed once on the two stacked, the smaller padded with zeros (no
-  # bumps): each operation costs compile time.
-  *batch, m, n = c.shape
-  nb = len(batch)
-  if m == 0 or n == 0:
-    return c
-  # The stack unmasked (read by _real_schur_terms) and masked.
-  ab_raw = _sylvester_quasi_stack(a, b, mask=False)
-  ab = _sylvester_quasi_masked(ab_raw)
-  if rtol is None:
-    rtol = max(m, n) * float(dtypes.finfo(c.dtype).eps)
-  tol = rtol * lax.reduce_sum(lax.reduce_max(lax.abs(ab), (nb + 1, nb + 2)),
-                              (0,))
-  tol = lax.broadcast_in_dim(tol, (*batch, m, n), tuple(range(nb)))
-  # The rotations to the complex Schur forms and the eigenvalues, at once.
-  # The complex solve takes terms whole as its rotations (it reads rows 0-2):
-  # a slice of terms would make XLA:CPU compute the concatenation in
-  # _real_schur_terms a second time, in a loop of its own (3 fused loops
-  # fewer at n = 300).
-  terms = _real_schur_terms(ab_raw)
-  if max(m, n) <= _SYLVESTER_SMALL:
-    return _sylvester_quasi_complex_solve(
-        ab, c, tol, terms,
-        dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS_SMALL)
   size_a, size_b = _sylvester_quasi_sizes(m, n)
   pos, src, _ = _sylvester_bump_layout(ab, max(size_a, size_b))
   # The rows of the padding come last, as dummies (index m or n).
@@ -1443,3 +1448,58 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
   return lax.select(
       fast, real_solve(ab, c, clamp(layout_a, size_a), clamp(layout_b, size_b)),
       complex_solve(ab, c))
+
+
+# Lorentzian broadening (a smooth replacement of the reciprocal pivots),
+# which stays in this package (ci/stack.py, PACKAGE_ONLY_SYLVESTER): its
+# argument check, reciprocal pivots and JVP rule.
+def _check_sylvester_broadening(broadening, quasi_triangular):
+  if not _sylvester_is_tolerance(broadening):
+    raise ValueError(
+        "sylvester_solve: broadening must be None or a finite nonnegative "
+        f"Python number, got {broadening!r}.")
+  if quasi_triangular:
+    raise ValueError(
+        "sylvester_solve: quasi_triangular=True needs broadening=None, got "
+        f"broadening={broadening}.")
+
+
+def _sylvester_lorentzian_inverses(d, broadening):
+  # conj(d) / (|d|^2 + broadening) for each pivot d: smooth in d.
+  d2 = (d * d.conj()).real
+  return d.conj() / (d2 + broadening).astype(d.dtype)
+
+
+def _sylvester_broadened_jvp_rule(primals, tangents, **params):
+  # With broadening, the substitution is y_k = g(d_k) r_k with
+  # r = C - S_off(Y), S_off the off-diagonal part of S, and
+  # g(d) = conj(d) / (|d|^2 + β), so ẏ_k = g(d_k) ṙ_k + ġ_k r_k with
+  # ġ = -g^2 ḋ + β conj(ḋ) / (|d|^2 + β)^2 (g is not holomorphic). Writing
+  # z = ġ ∘ r, Ẏ - z is the same substitution applied to
+  # Ċ - Ṡ_off(Y) - S_off(z), which is finite also where g(d) = 0. Broadening
+  # needs triangular factors: quasi-triangular ones never get here.
+  a, b, c = primals
+  a_dot, b_dot, c_dot = tangents
+  broadening = params["broadening"]
+  apply = partial(_sylvester_triangular_apply, (a, b), **params)
+  y = triangular_sylvester_solve_p.bind(a, b, c, **params)
+  if type(a_dot) is ad_util.Zero and type(b_dot) is ad_util.Zero:
+    if type(c_dot) is ad_util.Zero:
+      return y, c_dot
+    return y, triangular_sylvester_solve_p.bind(a, b, c_dot, **params)
+  da, db = _extract_diagonal(a), _extract_diagonal(b)
+  d = da[..., :, None] + db[..., None, :]
+  da_dot, db_dot = (
+      lax.full_like(x, 0) if type(x_dot) is ad_util.Zero else
+      _extract_diagonal(x_dot)
+      for x, x_dot in ((da, a_dot), (db, b_dot)))
+  d_dot = da_dot[..., :, None] + db_dot[..., None, :]
+  g = _sylvester_triangular_inverses(
+      a, b, rtol=params["rtol"], broadening=broadening)
+  d2 = (d * d.conj()).real.astype(d.dtype)
+  g_dot = -g * g * d_dot + broadening * d_dot.conj() / (
+      (d2 + broadening) * (d2 + broadening))
+  z = g_dot * (c - apply(a, b, y) + d * y)
+  rhs = ad.add_tangents(c_dot, d_dot * y - apply(a_dot, b_dot, y))
+  rhs = rhs - (apply(a, b, z) - d * z)
+  return y, z + triangular_sylvester_solve_p.bind(a, b, rhs, **params)
