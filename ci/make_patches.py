@@ -560,6 +560,14 @@ def apply_pr(tree: pathlib.Path, pr: stack.PR, taken: set) -> list[str]:
   changed = []
   for dst, edits in pr.edits.items():
     path = tree / dst
+    if dst.endswith(".rst"):  # API pages: only where the base has them.
+      if path.exists():
+        text = path.read_text()
+        for edit in edits:
+          text = api_doc(text, dst, edit.heading, edit.names)
+        path.write_text(text)
+        changed.append(dst)
+      continue
     old = path.read_text() if path.exists() else ""
     text = old
     for edit in edits:
@@ -662,6 +670,29 @@ def new_file(src: str, names: tuple[str, ...] | None, taken: set) -> str:
   text = re.sub(r"\n{4,}", "\n\n\n", "\n".join(lines).strip("\n")) + "\n"
   taken.update((src, s) for s in keep)
   return re.sub(r"\bjax_patch\._src\b", "jax._src", text)
+
+
+def api_doc(text: str, path: str, heading: str, names: tuple[str, ...]
+            ) -> str:
+  """Adds names to the first autosummary list below `heading`, in order."""
+  lines = text.split("\n")
+  if heading not in lines:
+    raise SystemExit(f"error: {path} has no heading {heading!r}")
+  i = lines.index(heading)
+  while not lines[i].startswith(".. autosummary::"):
+    i += 1
+  while lines[i].strip():  # Its options.
+    i += 1
+  start = end = i + 1
+  while end < len(lines) and lines[end].startswith(" ") and lines[end].strip():
+    end += 1
+  entries = lines[start:end]
+  indent = entries[0][:len(entries[0]) - len(entries[0].lstrip())]
+  for name in names:
+    at = next((k for k, e in enumerate(entries)
+               if e.strip().lower() > name.lower()), len(entries))
+    entries.insert(at, indent + name)
+  return "\n".join(lines[:start] + entries + lines[end:])
 
 
 def check_all_taken(taken: set) -> None:

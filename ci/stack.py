@@ -106,6 +106,15 @@ class Export:
 
 
 @dataclasses.dataclass(frozen=True)
+class ApiDoc:
+  """Names added, in order, to the autosummary list under the heading
+  `heading` of an API page (docs/*.rst), where the base has that page (JAX's
+  git tree; the sdist has no docs/)."""
+  heading: str
+  names: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class PR:
   """One pull request: its edits per upstream file, and its test files.
 
@@ -121,6 +130,7 @@ class PR:
   fold: tuple[tuple[str, str], ...] = ()
 
 
+LAX_DOCS = "Linear algebra operators (jax.lax.linalg)"
 CONFIG = "jax_patch/_src/config.py"
 LAX = "jax_patch/_src/lax/linalg.py"
 FUNM = "jax_patch/_src/lax/hermitian_funm.py"
@@ -537,6 +547,7 @@ STACK = (
         "jax/lax/linalg.py": (
             Export("jax._src.lax.hermitian_funm", ("funm_hermitian",)),
         ),
+        "docs/jax.lax.rst": (ApiDoc(LAX_DOCS, ("funm_hermitian",)),),
     }, tests=("matfun_hermitian_test.py",)),
     PR("09-sylvester-solve", {
         "jax/_src/lax/sylvester.py": (
@@ -548,6 +559,7 @@ STACK = (
             Export("jax._src.lax.sylvester", (
                 "sylvester_solve", "triangular_sylvester_solve_p")),
         ),
+        "docs/jax.lax.rst": (ApiDoc(LAX_DOCS, ("sylvester_solve",)),),
     }, tests=("sylvester_solve_test.py",)),
     PR("10-sylvester-quasi-triangular", {
         "jax/_src/lax/sylvester.py": (
