@@ -210,7 +210,9 @@ def _svd_cases():
   yield ("svd derivatives: zero matrix", lambda: _svd_grad(np.zeros((3, 2))),
          Result(lambda g: np.all(np.isfinite(g))))
   # A zero column: one exact zero singular value. The polar factor's
-  # derivative stays finite (the rule zeroes 1/s for s = 0).
+  # derivative stays finite (the rule zeroes 1/s for s = 0); the polar
+  # factor itself is not unique there, so only its rank-preserving
+  # directions have a derivative.
   yield ("svd derivatives: zero column",
          lambda: _svd_grad(np.array([[1., 0.], [2., 0.], [3., 0.]])),
          Result(lambda g: np.all(np.isfinite(g))))
