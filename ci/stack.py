@@ -461,6 +461,7 @@ STACK = (
                              "ds, du, dv = _svd_gauge_check_p",
                              "_svd_complement_tangent"),
                     substitute=SVD_GAUGE_CHECK_OFF + SVD_THIN_ONLY),
+            Delete("_construct_diagonal"),  # The stock rule's only use.
         ),
     }, tests=("svd_degenerate_test.py",)),
     PR("04-svd-full-matrices", {
@@ -534,12 +535,12 @@ STACK = (
             "_trace_scalar_function", "_scalar_derivative", "_dot",
             "_to_eigenbasis", "_from_eigenbasis", "_sorted_triples",
             "_second_divided_differences", "_promote", "_funm_from_eigh",
-            "_frechet_from_eigh", "_frechet2_from_eigh",
+            "_funm_frechet_impl", "_frechet2_from_eigh",
             "_check_no_const_tangents", "_funm_hermitian",
             "_funm_hermitian_jvp", "_eigh_dropping_degenerate_pairs",
             "_eigh_dropping_degenerate_pairs_jvp", "_cotangent_like",
             "_funm_frechet_abstract_eval", "_funm_frechet_batching_rule",
-            "_funm_frechet_impl", "_funm_frechet2_impl",
+            "_funm_frechet2_impl",
             "_funm_frechet_jvp_rule", "_funm_frechet_transpose_rule",
             "_funm_frechet2_jvp_rule", "_funm_frechet2_transpose_rule",
             "_sum_like", "funm_hermitian_frechet_p",
@@ -555,7 +556,6 @@ STACK = (
             *SYLVESTER_TRIANGULAR_ONLY,
         ),
         "jax/lax/linalg.py": (
-            Export("jax._src.lax.linalg", ("sylvester_solve_p",)),
             Export("jax._src.lax.sylvester", (
                 "sylvester_solve", "triangular_sylvester_solve_p")),
         ),

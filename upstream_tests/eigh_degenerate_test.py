@@ -363,7 +363,9 @@ class EighDegenerateJvpTest(jtu.JaxTestCase):
   @jtu.sample_product(dtype=float_types + complex_types)
   def testToleranceBothSides(self, dtype):
     # diag(1, 1 + δ, 3) has exactly known eigenpairs. Below the documented
-    # tolerance the pair (0, 1) is degenerate and gets no eigenvector mixing;
+    # tolerance the pair (0, 1) is degenerate and gets no eigenvector mixing
+    # (the tolerance's price: the textbook coefficient K_01 / δ, which only
+    # an input with exact eigenvectors like this one determines, is lost);
     # above it the rule is the textbook one.
     tol = _degeneracy_tol(np.array([1., 1., 3.]), dtype)
     e = np.ones((3, 3), dtype)

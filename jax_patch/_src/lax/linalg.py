@@ -46,9 +46,9 @@ from jax._src.lax.linalg import (  # noqa: F401
 
 def _internal_primitive(name, impl, abstract_eval, jvp_rule, transpose_rule,
                         *, multiple_results=False):
-  # A primitive that a JVP rule binds (a degenerate coupling, a check),
-  # linear in its trailing operands, whose operands share their leading batch
-  # dimensions: lowered through its implementation.
+  # A primitive that a JVP rule binds, linear in its trailing operands,
+  # whose operands share their leading batch dimensions: lowered through its
+  # implementation.
   prim = core.Primitive(name)
   prim.multiple_results = multiple_results
   prim.def_impl(impl)
@@ -821,11 +821,14 @@ def _sylvester_singular_pivots(a, b, rtol):
   # n = 128 and 256 (LAPACK's ?syevd/?heevd on CPU). 16 sqrt(n) leaves a
   # margin of 2.2 over the worst case seen. An eigenvector of a pair with
   # gap g is determined by A only up to a rotation within the pair of angle
-  # about ||E|| / g, which at the tolerance is of order one: nothing is lost
-  # by fixing its gauge. Every larger pivot is inverted, as the stock rules
-  # do, so that every first derivative they compute correctly stays as it
-  # was; an eigensolver with a larger backward error only makes more pairs
-  # fall back to the stock coefficient. The tolerance scales with max|w|,
+  # about ||E|| / g, which at the tolerance is of order one: fixing its
+  # gauge loses only the coefficient of an input whose eigenvectors come out
+  # exact although its eigenvalues differ by less than the tolerance (an
+  # exactly diagonal diag(1, 1 + 2 eps, 3): -1/(2 eps) in the stock rule, 0
+  # here). Every larger pivot is inverted, as the stock rules do, so that
+  # first derivatives at pairs further apart stay as they were; an
+  # eigensolver with a larger backward error only makes more pairs fall back
+  # to the stock coefficient. The tolerance scales with max|w|,
   # the size of A that eigh's backward error scales with. NaN pivots are
   # never singular, so NaN propagates.
   d = a[..., :, None] + b[..., None, :]
