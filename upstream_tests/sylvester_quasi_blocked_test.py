@@ -186,6 +186,21 @@ class SylvesterQuasiBlockedTest(jtu.JaxTestCase):
     for i in (0, 2):
       self.assertArraysEqual(y[i], regular[i])
 
+  @jtu.run_on_devices("cpu")
+  def testBatchOfOneIsSolvedAsOneEquation(self):
+    # A batch of one equation takes one of the two solves, as an unbatched
+    # equation does, and gets its solution to the last bit, nonsingular
+    # (real solve) or singular (complex fallback).
+    n = 120
+    dtype = np.float64 if config.enable_x64.value else np.float32
+    rng = self.rng()
+    a, b = _real_schur(rng, (), n, dtype), _real_schur(rng, (), n, dtype)
+    c = _random(rng, (n, n), dtype)
+    solve = jax.jit(partial(lax_linalg.sylvester_solve, quasi_triangular=True))
+    for b in (b, -a):
+      self.assertArraysEqual(solve(a[None], b[None], c[None])[0],
+                             solve(a, b, c))
+
   @jtu.sample_product(platform=["cuda", "rocm"])
   def testLowersForGpu(self, platform):
     # The solve and its derivatives lower for GPUs (factors computed

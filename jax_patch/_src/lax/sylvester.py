@@ -785,11 +785,10 @@ def _sylvester_quasi_solve(a: Array, b: Array, c: Array,
 # long-contraction panel products (_sylvester_wavefront), whose diagonal
 # blocks are solved by a loop over the anti-diagonals of their 2 x 2 leaves
 # (_sylvester_block_solve). Its compiled size does not grow with m, n or s
-# either (the unrolled leaf grids this replaces took 3 s to compile at any
-# size), but it compiles to more loops than the column kernel, whose n steps
-# of matrix-vector work cost run time as n grows: max(m, n) <=
-# _SYLVESTER_SMALL takes the column kernel (the crossover measured on CPU,
-# float64).
+# either (a grid of unrolled leaves took 3 s to compile at any size), but
+# it compiles to more loops than the column kernel, whose n steps of
+# matrix-vector work cost run time as n grows: max(m, n) <= _SYLVESTER_SMALL
+# takes the column kernel (the crossover measured on CPU, float64).
 #
 # The block size s is _SYLVESTER_BLOCK_SIZE for real equations and
 # _SYLVESTER_BLOCK_SIZE_COMPLEX for complex ones, whose panels hold 2 s rows
@@ -1436,6 +1435,19 @@ def _sylvester_quasi_blocked_solve(ab: Array, c: Array, tol: Array,
   if nb == 0:
     return control_flow.cond(fast, real_solve, complex_solve, ab, c,
                              layout_a, layout_b)
+  if math.prod(batch) == 1:  # One equation: decided as unbatched.
+    one = lambda x: lax.reshape(x, x.shape[nb:])
+    # ab and terms stack a's and b's along their leading axis.
+    stacked = lambda x: lax.reshape(x, x.shape[:1] + x.shape[nb + 1:])
+    tol_1, terms_1 = one(tol), stacked(terms)
+    out = control_flow.cond(
+        one(fast), real_solve,
+        lambda ab, c, *_: _sylvester_quasi_complex_solve(
+            ab, c, tol_1, terms_1,
+            dense=max(m, n) <= _SYLVESTER_DENSE_ROTATIONS),
+        stacked(ab), one(c),
+        *[tuple(map(one, l)) for l in (layout_a, layout_b)])
+    return lax.reshape(out, c.shape)
   # A batch takes both and selects per equation, as vmap does with a cond of
   # a batched predicate: a singular equation leaves the solutions of the
   # others as they are alone, and a batch split across devices needs no

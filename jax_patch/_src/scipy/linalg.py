@@ -754,7 +754,7 @@ def _eigh_generalized_coupling_jvp_rule(primals, tangents, **params):
   if type(m_dot) is not ad_util.Zero:
     terms.append(_eigh_generalized_coupling_tangent(m_dot, w, y, **params))
   if not terms:  # Only the tangent of w, which N does not depend on.
-    return out, lax.full_like(out, 0)
+    return out, ad_util.Zero.from_primal_value(out)
   return out, terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
