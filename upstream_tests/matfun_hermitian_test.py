@@ -67,12 +67,9 @@ def _complex_to_real(loss):
 
 
 def _hessian(mode):
-  return {
-      "fwd_rev": jax.hessian,  # jacfwd(jacrev(f))
-      "fwd_fwd": lambda f: jax.jacfwd(jax.jacfwd(f)),
-      "rev_rev": lambda f: jax.jacrev(jax.jacrev(f)),
-      "rev_fwd": lambda f: jax.jacrev(jax.jacfwd(f)),
-  }[mode]
+  # "fwd_rev" is jax.hessian: jacfwd(jacrev(f)).
+  outer, inner = (getattr(jax, "jac" + m) for m in mode.split("_"))
+  return lambda f: outer(inner(f))
 
 
 @lru_cache(maxsize=None)
@@ -145,9 +142,8 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
     actual_grad, actual_hessian = jax.jit(jax.vmap(
         lambda x, w: (jax.grad(loss)(x, w),
                       _hessian(mode)(partial(loss, w=w))(x))))(x, w)
-    self.assertAllClose(actual_grad, expected_grad, atol=_EXACT_TOL,
-                        rtol=_EXACT_TOL)
-    self.assertAllClose(actual_hessian, expected_hessian, atol=_EXACT_TOL,
+    self.assertAllClose((actual_grad, actual_hessian),
+                        (expected_grad, expected_hessian), atol=_EXACT_TOL,
                         rtol=_EXACT_TOL)
 
   @jtu.sample_product(name=["tanh", "log", "cube"])
@@ -219,20 +215,31 @@ class HermitianMatrixFunctionTest(jtu.JaxTestCase):
 
   @jtu.skip_on_flag("jax_enable_x64", False)
   def testClosures(self):
+    # func may close over traced values, also batched ones (temperatures of
+    # exp(-beta A)); derivatives with respect to them are not implemented.
     a = _BENZENE + 3 * np.eye(6)
-    expected = _np_funm(lambda x: np.exp(-2 * x))(a)
-    expected_grad = jax.grad(
-        lambda a: jnp.sum(jsp_linalg.expm(-2 * _sym(a))))(a)
-    # func may close over traced values; derivatives with respect to them
-    # are not implemented.
+    e = _random_hermitian(self.rng(), a.shape, np.float64)
     f = lambda a, beta: lax_linalg.funm_hermitian(
         a, lambda x: jnp.exp(-beta * x))
-    loss = lambda a, beta: jnp.sum(f(a, beta))
+    loss = lambda a, beta: jnp.sum(jnp.sin(f(a, beta)))
+    grad = jax.grad(loss)
+    expected = _np_funm(lambda x: np.exp(-2 * x))(a)
     self.assertAllClose(jax.jit(f)(a, 2.), expected, atol=1e-12, rtol=1e-12)
-    self.assertAllClose(jax.jit(jax.grad(loss))(a, 2.), expected_grad,
-                        atol=1e-11, rtol=1e-11)
+    expected = jax.grad(
+        lambda a: jnp.sum(jnp.sin(jsp_linalg.expm(-2 * _sym(a)))))(a)
+    self.assertAllClose(jax.jit(grad)(a, 2.), expected, atol=1e-11,
+                        rtol=1e-11)
     with self.assertRaisesRegex(NotImplementedError, "closes over"):
       jax.grad(loss, argnums=1)(a, 2.)
+    # vmap over beta of the gradient in a: against a loop, and one member
+    # against differences of values.
+    betas = np.array([0.5, 1., 2.])
+    batched = jax.jit(jax.vmap(grad, (None, 0)))(a, betas)
+    self.assertAllClose(batched, np.stack([grad(a, b) for b in betas]),
+                        atol=1e-12, rtol=1e-12)
+    expected = _richardson_derivative(partial(loss, beta=1.), a, e, 1e-3)
+    self.assertAllClose(np.sum(batched[1] * e), expected, atol=_EXACT_TOL,
+                        rtol=_EXACT_TOL)
     # Neither func nor what it closes over is kept alive by the call.
     func = lambda x: jnp.exp(-2 * x)
     ref = weakref.ref(func)

@@ -32,6 +32,7 @@ from jax._src.interpreters import ad
 from jax._src.interpreters import batching
 from jax._src.interpreters import mlir
 from jax._src.interpreters import partial_eval as pe
+from jax._src.lax.control_flow.loops import map as lax_map
 from jax_patch._src.lax import linalg as lax_linalg
 from jax._src.lax.linalg import _H, _T, symmetrize
 from jax._src.numpy import vectorize as jnp_vectorize
@@ -221,18 +222,16 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
 #   M_ij = sum_k f[l_i, l_k, l_j] (E^_ik H^_kj + H^_ik E^_kj),
 #
 # with second-order divided differences. Both are smooth in A at repeated
-# eigenvalues, although V is not: this is the point of differentiating the
-# matrix function instead of eigh. At A = I, d sum(e^A) = e * ones,
-# but any eigh rule that drops degenerate pairs gives e * I, because it never
-# sees f'.
+# eigenvalues, although V is not: hence differentiating f(A), not eigh. At
+# A = I, d sum(e^A) = e * ones; an eigh rule that drops degenerate pairs
+# gives e * I, because it never sees f'.
 #
 # Design. `funm_hermitian_frechet_p(a, e, w, v, *consts)` is L_A(E) =
 # Df(A)[E], and `funm_hermitian_frechet2_p(a, e, h, w, v, *consts)` is
-# D2f(A)[E, H]. `w, v` are `eigh(a)`, computed once under `stop_gradient` and
-# passed along so that every rule reuses one decomposition; their tangents
-# are ignored, because the rules below account for all of the dependence on
-# `a`. Both primitives are linear in their matrix directions and their
-# transposes are the same primitives again:
+# D2f(A)[E, H]. `w, v = eigh(a)`, computed once under `stop_gradient`, are
+# passed along so that every rule reuses one decomposition; the rules below
+# account for all of the dependence on `a`. Both primitives are linear in
+# their matrix directions and their transposes are the same primitives again:
 #
 #   <C, V (G o (V^H E V)) V^H> = <(V (G o (V^H C^T V)) V^H)^T, E>
 #
@@ -252,12 +251,11 @@ def sqrtm_hermitian(a: ArrayLike) -> Array:
 # through an eigh whose JVP drops near-degenerate pairs: finite everywhere,
 # exact where the eigenvalues are distinct.
 #
-# The primitives' parameter `fun` is the jaxpr of `func`, traced per call,
-# with the values `func` closes over as inputs (closure conversion) that are
-# passed as the operands `consts`: it holds no tracers and keeps neither
-# `func` nor its closure alive. Outside of `jit` the primitives run their
-# formula op by op (`def_impl`): `dispatch.apply_primitive` would compile
-# once per parameter, i.e. per call with a new lambda.
+# The parameter `fun` is the jaxpr of `func`, traced per call, with the
+# values `func` closes over as inputs, passed as the operands `consts`
+# (closure conversion): it holds no tracers and keeps neither `func` nor its
+# closure alive. Outside of `jit` the primitives run op by op (`def_impl`):
+# `dispatch.apply_primitive` would compile per call with a new lambda.
 
 def _check_hermitian_input(a: ArrayLike, name: str) -> Array:
   check_arraylike(name, a)
@@ -281,10 +279,6 @@ class _ScalarFunction:
 
   def __repr__(self):
     return f"{type(self).__name__}({self.name})"
-
-  @property
-  def num_consts(self) -> int:
-    return len(self.jaxpr.invars) - 1
 
   @property
   def dtype(self) -> np.dtype:
@@ -403,21 +397,15 @@ def _promote(*operands: tuple[Array, int]) -> list[Array]:
           for x, r in operands]
 
 
-def _funm_from_eigh(fun: _ScalarFunction, consts, w: Array, v: Array
-                    ) -> Array:
-  fw, v = _promote((fun(w, consts), 1), (v, 2))
-  return _dot(v * fw[..., None, :], _H(v))
-
-
-def _frechet_from_eigh(fun: _ScalarFunction, consts, w: Array, v: Array,
-                       e: Array) -> Array:
+def _funm_frechet_impl(a, e, w, v, *consts, fun):
+  del a
   g, _ = fun.divided_differences(w, consts)
   g, v, e = _promote((g, 2), (v, 2), (e, 2))
   return _from_eigenbasis(v, g * _to_eigenbasis(v, e))
 
 
-def _frechet2_from_eigh(fun: _ScalarFunction, consts, w: Array, v: Array,
-                        e: Array, h: Array) -> Array:
+def _funm_frechet2_impl(a, e, h, w, v, *consts, fun):
+  del a
   g, g_err = fun.divided_differences(w, consts)
   d = _second_divided_differences(fun, consts, w, g, g_err)
   d, v, e, h = _promote((d, 3), (v, 2), (e, 2), (h, 2))
@@ -439,7 +427,8 @@ def _check_no_const_tangents(fun: _ScalarFunction, const_tangents) -> None:
 def _funm_hermitian(fun: _ScalarFunction, a: Array, w: Array, v: Array,
                     *consts: Array) -> Array:
   del a  # Only carries the tangent; `w, v = eigh(a)`.
-  return _funm_from_eigh(fun, consts, w, v)
+  fw, v = _promote((fun(w, consts), 1), (v, 2))
+  return _dot(v * fw[..., None, :], _H(v))
 
 
 @partial(_funm_hermitian.defjvp, symbolic_zeros=True)
@@ -491,7 +480,7 @@ def _cotangent_like(ct: Array, aval: core.AbstractValue) -> Array:
 
 
 def _funm_frechet_abstract_eval(a, *operands, fun):
-  *directions, w, v = operands[:len(operands) - fun.num_consts]
+  *directions, w, v = operands[:len(operands) + 1 - len(fun.jaxpr.invars)]
   batch_shape = np.broadcast_shapes(*(x.shape[:-2] for x in (a, *directions)))
   dtype = np.result_type(v.dtype, fun.dtype, *(x.dtype for x in directions))
   return core.ShapedArray(batch_shape + v.shape[-2:], dtype)
@@ -501,15 +490,15 @@ def _funm_frechet_batching_rule(prim, core_ranks, batched_args, batch_dims,
                                 *, fun):
   # The primitives broadcast leading dimensions, so unbatched operands (e.g.
   # `a`, `w`, `v` under jacfwd) are left alone and decomposed only once.
-  # The values `fun` closes over are not batched: `fun` would differ per
-  # batch member.
-  consts_dims = batch_dims[len(core_ranks):]
-  if any(d is not None for d in consts_dims):
-    raise NotImplementedError(
-        f"funm_hermitian: derivatives under vmap over values that func "
-        f"closes over are not implemented (func={fun.name}).")
+  # `fun` takes one value per const: batched consts (temperatures of
+  # expm(-t H), say) bind the primitive once per member, in a loop that
+  # keeps its derivative rules.
   size = next(x.shape[d] for x, d in zip(batched_args, batch_dims)
               if d is not None)
+  if any(d is not None for d in batch_dims[len(core_ranks):]):
+    args = [batching.bdim_at_front(x, d, size)
+            for x, d in zip(batched_args, batch_dims)]
+    return lax_map(lambda args: prim.bind(*args, fun=fun), args), 0
   nbatch = max(x.ndim - r - (d is not None)
                for x, d, r in zip(batched_args, batch_dims, core_ranks))
   args = []
@@ -521,16 +510,6 @@ def _funm_frechet_batching_rule(prim, core_ranks, batched_args, batch_dims,
     args.append(x)
   args += batched_args[len(core_ranks):]
   return prim.bind(*args, fun=fun), 0
-
-
-def _funm_frechet_impl(a, e, w, v, *consts, fun):
-  del a
-  return _frechet_from_eigh(fun, consts, w, v, e)
-
-
-def _funm_frechet2_impl(a, e, h, w, v, *consts, fun):
-  del a
-  return _frechet2_from_eigh(fun, consts, w, v, e, h)
 
 
 def _funm_frechet_jvp_rule(primals, tangents, *, fun):
@@ -546,8 +525,6 @@ def _funm_frechet_jvp_rule(primals, tangents, *, fun):
   if type(a_dot) is not ad_util.Zero:
     terms.append(funm_hermitian_frechet2_p.bind(a, e, a_dot, w, v, *consts,
                                                 fun=fun))
-  if not terms:
-    return out, ad_util.p2tz(out)
   return out, _sum_like(out, terms)
 
 
@@ -580,10 +557,8 @@ def _funm_frechet2_jvp_rule(primals, tangents, *, fun):
   if type(a_dot) is not ad_util.Zero:
     def q(a):
       w, v = _eigh_dropping_degenerate_pairs(a)
-      return _frechet2_from_eigh(fun, consts, w, v, e, h)
+      return _funm_frechet2_impl(a, e, h, w, v, *consts, fun=fun)
     terms.append(jvp(q, (a,), (a_dot,))[1])
-  if not terms:
-    return out, ad_util.p2tz(out)
   return out, _sum_like(out, terms)
 
 
@@ -591,23 +566,20 @@ def _funm_frechet2_transpose_rule(ct, a, e, h, w, v, *consts, fun):
   # Q_H^T(C) = Q(C^T, H)^T and, Q being symmetric, Q_E^T(C) = Q(E, C^T)^T.
   assert ad.is_undefined_primal(e) != ad.is_undefined_primal(h)
   assert not any(map(ad.is_undefined_primal, (a, w, v, *consts)))
-  linear = e if ad.is_undefined_primal(e) else h
-  other = h if ad.is_undefined_primal(e) else e
+  linear, other = (e, h) if ad.is_undefined_primal(e) else (h, e)
   if type(ct) is ad_util.Zero:
     ct_linear = ad_util.Zero(linear.aval)
   else:
     ct_linear = _cotangent_like(_T(funm_hermitian_frechet2_p.bind(
         a, _T(ct), other, w, v, *consts, fun=fun)), linear.aval)
-  nones = [None] * len(consts)
-  if ad.is_undefined_primal(e):
-    return [None, ct_linear, None, None, None, *nones]
-  return [None, None, ct_linear, None, None, *nones]
+  cts = [ct_linear, None] if linear is e else [None, ct_linear]
+  return [None, *cts, None, None] + [None] * len(consts)
 
 
 def _sum_like(out: Array, terms: list[Array]) -> Array:
-  total = terms[0]
-  for t in terms[1:]:
-    total = total + t
+  if not terms:
+    return ad_util.p2tz(out)
+  total = sum(terms[1:], terms[0])
   return jnp.broadcast_to(total, out.shape).astype(out.dtype)
 
 
