@@ -629,9 +629,6 @@ def new_file(src: str, names: tuple[str, ...] | None, taken: set) -> str:
           for l in mod.text(s, e)]
   used = {node.id for node in ast.walk(ast.parse("\n".join(code)))
           if isinstance(node, ast.Name)}
-  used |= {node.value.id for node in ast.walk(ast.parse("\n".join(code)))
-           if isinstance(node, ast.Attribute) and
-           isinstance(node.value, ast.Name)}
   drop = set()  # Lines of unused imports, and of statements not kept.
   lines = list(mod.lines)
   for node, start, end in mod.spans:
