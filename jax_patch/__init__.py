@@ -38,6 +38,7 @@ from jax_patch import monkeypatch as _monkeypatch
 # on derivatives once install() is in effect.
 from jax_patch._src.config import (
     linalg_degeneracy_rtol as linalg_degeneracy_rtol,
+    linalg_eig_broadening as linalg_eig_broadening,
     linalg_gauge_check as linalg_gauge_check,
 )
 # Raised by jax_linalg_gauge_check="raise" where the backward pass runs on

@@ -56,7 +56,8 @@ def _targets():
   jax_scipy = importlib.import_module("jax.scipy.linalg")
   jax_config = importlib.import_module("jax._src.config")
   out = [(jax_config, name, getattr(ours_config, name))
-         for name in ("linalg_degeneracy_rtol", "linalg_gauge_check")]
+         for name in ("linalg_degeneracy_rtol", "linalg_gauge_check",
+                      "linalg_eig_broadening")]
   _, rules = compat.jvp_registry()
   out += [(jax_src_lax, name, getattr(ours_lax, name)) for name in rules]
   for mod in (jax_src_lax, jax_lax):

@@ -71,7 +71,8 @@ def jvp_registry():
   from jax._src.interpreters import ad
   from jax._src.lax import linalg as lax_linalg
   return ad.primitive_jvps, {"_eigh_jvp_rule": lax_linalg.eigh_p,
-                             "_svd_jvp_rule": lax_linalg.svd_p}
+                             "_svd_jvp_rule": lax_linalg.svd_p,
+                             "eig_jvp_rule": lax_linalg.eig_p}
 
 
 # The functions install() replaces in JAX's modules, by module and name, with
@@ -134,7 +135,7 @@ def internals_problems() -> tuple[list[str], list[str]]:
   try:
     registry, rules = jvp_registry()
   except (ImportError, AttributeError) as e:
-    return [f"no eigh_p, svd_p or ad.primitive_jvps ({e})"], checked
+    return [f"no eigh_p, svd_p, eig_p or ad.primitive_jvps ({e})"], checked
   try:
     from jax_patch._src.lax import linalg as ours_lax
   except (ImportError, AttributeError) as e:

@@ -82,3 +82,32 @@ linalg_degeneracy_rtol = string_or_object_state(
     validator=_validate_linalg_degeneracy_rtol,
     include_in_jit_key=True,
     include_in_trace_context=True)
+
+
+def _validate_linalg_eig_broadening(value):
+  if value is None:
+    return
+  try:
+    ok = not isinstance(value, bool) and 0 <= float(value) < float('inf')
+  except (TypeError, ValueError):
+    ok = False
+  if not ok:
+    raise ValueError(
+        'jax_linalg_eig_broadening must be None or a finite number >= 0, '
+        f'got {value!r}.')
+
+linalg_eig_broadening = string_or_object_state(
+    name='jax_linalg_eig_broadening',
+    default=None,
+    help=('If set, the eigenvector derivatives of eig (with '
+          'enable_eigvec_derivs=True) replace each inverse eigenvalue gap '
+          '1 / d, d = w_j - w_i, by the Lorentzian conj(d) / (|d|^2 + '
+          'broadening), in the units of the square of the eigenvalues: a '
+          'smooth, biased regularization (relative bias about broadening / '
+          '|d|^2 on a pair with gap |d|) that some codes (e.g. RCWA) use '
+          'at degenerate modes. None (the default) keeps the exact rule, '
+          'with the pseudo-inverse at degenerate pairs. Read when the '
+          'derivative rule runs; package-only.'),
+    validator=_validate_linalg_eig_broadening,
+    include_in_jit_key=True,
+    include_in_trace_context=True)

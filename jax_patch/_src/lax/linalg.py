@@ -37,9 +37,9 @@ import jax.numpy as jnp
 # upstream they are names of this module, which jax_patch/_src/scipy/linalg.py
 # and jax_patch/_src/lax/hermitian_funm.py use.
 from jax._src.lax.linalg import (  # noqa: F401
-    _H, _T, _broadcast_to, _extract_diagonal, _triu, cholesky, cholesky_p,
-    eigh, eigh_p, schur, standard_linalg_primitive, svd_p, symmetrize,
-    triangular_solve)
+    _H, _T, _broadcast_to, _extract_diagonal, _solve, _triu, cholesky,
+    cholesky_p, eig, eigh, eigh_p, schur, standard_linalg_primitive, svd_p,
+    symmetrize, triangular_solve)
 
 
 # Primitive registration helper functions
@@ -779,6 +779,235 @@ def _svd_jvp_rule(
   if mode != "ignore":
     ds, du, dv = _svd_gauge_check_p.bind(s, u, v, ds, du, dv, mode=mode)
   return (s, u, vt), (ds, du, _H(dv))
+
+
+# General eigendecomposition
+
+def _eig_inv(v):
+  # V^-1, by the LU solve that differentiates (_solve).
+  eye = _broadcast_to(lax._eye(v.dtype, v.shape[-2:]), v.shape)
+  return _solve(v, eye)
+
+def _eig_degenerate_mask(a, w, v, inv_v):
+  # The pairs (i, j), i != j, of eigenvalues of a general matrix that the eig
+  # JVP treats as degenerate: those that sylvester_solve_p treats as singular
+  # pivots w_j - w_i (ties, and jax_linalg_degeneracy_rtol's band), and the
+  # pairs closer than the rounding error of a non-normal matrix's
+  # eigenvalues,
+  #
+  #   |w_i - w_j| <= 16 sqrt(n) eps ||A||_F max(kappa_i, kappa_j),
+  #
+  # kappa_i = ||v_i|| ||(V^-1)_i|| the condition number of w_i (Wilkinson;
+  # Golub & Van Loan, sec. 7.2.2). A backward-stable eigensolver returns the
+  # eigenvalues of A + E with ||E|| of order eps ||A||, which moves a simple
+  # eigenvalue by up to kappa_i ||E||: an eigenvalue repeated exactly (and
+  # semisimple) comes back split by about that much, far more than the
+  # eigenvalue-relative tolerance of eigh for a non-normal A. Measured with
+  # jax.lax.linalg.eig (LAPACK ?geev) on X diag(w) X^-1 rounded to the dtype,
+  # w with a cluster of multiplicity 2 to n / 2 + 1 (repeated real,
+  # repeated complex, and repeated complex-conjugate pairs of a real A),
+  # cond(X) from 1 to 1e3, n from 3 to 64, float32/64, complex64/128: the
+  # largest split was 1.4 sqrt(n) eps ||A||_F max(kappa_i, kappa_j); 16
+  # leaves a margin of 11. Pairs further apart keep the stock coefficient
+  # 1 / (w_j - w_i). A defective eigenvalue (a Jordan block) splits by
+  # eps^(1/k) and has no eigenvector derivative: its kappa is of order
+  # 1 / eps^(1 - 1/k), so its pairs count as degenerate too, and its
+  # derivatives are those of the projector onto the whole block.
+  n = w.shape[-1]
+  _, singular = _sylvester_singular_pivots(-w, w, _degeneracy_rtol(w.dtype))
+  eps = float(np.finfo(w.dtype).eps)
+  kappa = (jnp.linalg.norm(inv_v, axis=-1) * jnp.linalg.norm(v, axis=-2))
+  a_norm = jnp.linalg.norm(a, axis=(-2, -1))
+  scale = _SYLVESTER_TIES * math.sqrt(n) * eps * a_norm[..., None, None]
+  tol = scale * lax.max(kappa[..., :, None], kappa[..., None, :])
+  d = abs(w[..., None, :] - w[..., :, None])
+  eye = _broadcast_to(lax._eye(np.bool_, (n, n)), singular.shape)
+  return (singular | (d <= tol)) & ~eye
+
+def _eig_gauge_check_abstract_eval(w, degenerate, w_dot, y, **_):
+  return [w_dot, y]
+
+def _eig_gauge_check_jvp_rule(primals, tangents, **params):
+  w, degenerate = primals[:2]
+  out = _eig_gauge_check_p.bind(*primals, **params)
+  if all(type(t) is ad_util.Zero for t in tangents[2:]):
+    return out, list(tangents[2:])
+  return out, _eig_gauge_check_p.bind(
+      w, degenerate, *map(ad.instantiate_zeros, tangents[2:]), **params)
+
+def _eig_gauge_items(vectors, values, w):
+  vectors, values, w = map(np.asarray, (vectors, values, w))
+  shown = []
+  for b in np.ndindex(w.shape[:-1]):
+    where = f"batch index {b}: " if b else ""
+    for i, j in np.argwhere(np.triu(vectors[b] | vectors[b].T)):
+      shown.append(f"{where}eigenvectors {i} and {j} (eigenvalues "
+                   f"{w[b][i]:.6g} and {w[b][j]:.6g})")
+    for i, j in np.argwhere(np.triu(values[b] | values[b].T)):
+      shown.append(f"{where}eigenvalues {i} and {j} ({w[b][i]:.6g} and "
+                   f"{w[b][j]:.6g}) weighted differently")
+  return shown
+
+_EIG_GAUGE_ERROR = (
+    "eig: the gradient of this loss depends on the arbitrary basis chosen "
+    "for the eigenvectors of a repeated (or, within "
+    "jax_linalg_degeneracy_rtol, nearly repeated) eigenvalue, so it is "
+    "ill-defined at this point.")
+_EIG_GAUGE_ADVICE = (
+    "Write the loss through the spectral projectors V[:, D] inv(V)[D, :] of "
+    "whole clusters D and symmetric functions of each cluster's "
+    "eigenvalues, or use jax_linalg_gauge_check='nan' for NaN instead.")
+
+def _eig_gauge_check_transpose_rule(cts, w, degenerate, w_dot, y, *, mode):
+  # A loss of the eigenvectors of a general matrix is independent of the
+  # basis chosen within a degenerate cluster D iff it is invariant under
+  # V_D -> V_D (I + Z), Z any matrix on D (the columns are normalized after,
+  # which the JVP differentiates): iff the cotangent of the coefficients Y of
+  # dV = V Y vanishes on the pairs i != j of D. The eigenvalues of a cluster
+  # have a well-defined tangent only as a sum (the trace of V_D^-1 Ȧ V_D),
+  # so their cotangent must be constant on D. Violations above sqrt(eps)
+  # times the cotangent's largest entry are flagged.
+  # y is a constant zero when eig computes no eigenvectors.
+  assert ad.is_undefined_primal(w_dot)
+  ct_w, ct = (None if type(c) is ad_util.Zero else c for c in cts)
+  if not ad.is_undefined_primal(y):
+    ct, cts = None, [cts[0], None]
+  if ct_w is None and ct is None:
+    return [None, None, *cts]
+  vectors = values = lax.full_like(degenerate, False)
+  if ct is not None:
+    eps = float(np.finfo(ct.dtype).eps)
+    scale = lax.reduce_max(abs(ct), axes=(ct.ndim - 2, ct.ndim - 1))
+    vectors = degenerate & (abs(ct) > float(np.sqrt(eps))
+                            * scale[..., None, None])
+  if ct_w is not None:
+    values = _gauge_unequal(ct_w, degenerate)
+  if mode == "nan":
+    if ct is not None:
+      ct = lax.select(vectors, lax.full_like(ct, np.nan), ct)
+    if ct_w is not None:
+      flat = lax.reduce_or(values, axes=(values.ndim - 1,))
+      ct_w = lax.select(flat, lax.full_like(ct_w, np.nan), ct_w)
+  elif mode == "raise":
+    bad = vectors | values
+    _gauge_check_fail(
+        bad, _EIG_GAUGE_ERROR, _EIG_GAUGE_ADVICE,
+        lambda: _eig_gauge_items(vectors, values, w),
+        "{} pair(s) (i, j) of eigenvalues, the first ({}, {}): {} and {}",
+        _gauge_first_offending(bad, w))
+  return [None, None, cts[0] if ct_w is None else ct_w,
+          cts[1] if ct is None else ct]
+
+# The identity on the eigenvalue tangent and the coefficients Y of dV = V Y,
+# whose transpose checks the cotangents for gauge dependence
+# (jax_linalg_gauge_check).
+_eig_gauge_check_p = _internal_primitive(
+    "eig_gauge_check", lambda w, degenerate, w_dot, y, **_: [w_dot, y],
+    _eig_gauge_check_abstract_eval, _eig_gauge_check_jvp_rule,
+    _eig_gauge_check_transpose_rule, multiple_results=True)
+
+def _eig_values_gauge_check(a, w, v, w_dot):
+  # The eigenvalue tangent, through the gauge check of its cotangent
+  # (jax_linalg_gauge_check; eig with no eigenvectors).
+  mode = config.linalg_gauge_check.value
+  if mode == "ignore":
+    return w_dot
+  degenerate = _eig_degenerate_mask(a, w, v, _eig_inv(v))
+  w_dot, _ = _eig_gauge_check_p.bind(w, degenerate, w_dot,
+                                     lax.full_like(v, 0), mode=mode)
+  return w_dot
+
+def _eig_lorentzian_solve(w, k, broadening):
+  # Y_ij = K_ij conj(d_ij) / (|d_ij|^2 + broadening), d_ij = w_j - w_i, and
+  # 0 on the diagonal (jax_linalg_eig_broadening).
+  n = w.shape[-1]
+  d = w[..., None, :] - w[..., :, None]
+  inv = lax.conj(d) / (lax.real(d * lax.conj(d)) + broadening).astype(d.dtype)
+  eye = _broadcast_to(lax._eye(np.bool_, (n, n)), inv.shape)
+  return k * lax.select(eye, lax.full_like(inv, 0), inv)
+
+def _eig_solve(w, k, degenerate):
+  # Y with Y Λ - Λ Y = K: Y_ij = K_ij / (w_j - w_i), and 0 on the diagonal
+  # and on the degenerate pairs (_eig_degenerate_mask), on sylvester_solve_p
+  # with the eigenvalues as its diagonal factors.
+  broadening = config.linalg_eig_broadening.value
+  if broadening is not None:
+    return _eig_lorentzian_solve(w, k, float(broadening))
+  k = lax.select(degenerate, lax.full_like(k, 0), k)
+  return sylvester_solve_p.bind(-w, w, k, rtol=_degeneracy_rtol(w.dtype))
+
+def _eig_vec_jvp(dot, w, v, inv_v, degenerate, da):
+  # First-order perturbation theory (see e.g. Sec 3.1 of
+  # https://people.maths.ox.ac.uk/gilesm/files/NA-08-01.pdf): with
+  # A = V Λ V^-1 and K = V^-1 Ȧ V, Λ̇ = diag(K) and V̇ = V Y + V diag(c),
+  # where Y solves the Sylvester equation Y Λ - Λ Y = K off the diagonal,
+  # Y_ij = K_ij / (w_j - w_i), whose factors are the eigenvalues. Pairs that
+  # count as degenerate (_eig_degenerate_mask) get Y_ij = 0: the derivative
+  # of the spectral projector V_D (V^-1)_D onto each degenerate cluster D,
+  # and of any loss that depends on the eigenvectors only through such
+  # projectors and on each cluster's eigenvalues only through their sum
+  # (van der Aa et al., 2007); there the stock rule divides by rounding
+  # noise. The individual eigenvectors of D are not differentiable (their
+  # basis is arbitrary). c keeps LAPACK geev's normalization (see below).
+  k = dot(dot(inv_v, da), v)
+  dw = _extract_diagonal(k)
+  y = _eig_solve(w, k, degenerate)
+  mode = config.linalg_gauge_check.value
+  if mode != "ignore":
+    dw, y = _eig_gauge_check_p.bind(w, degenerate, dw, y, mode=mode)
+  u = dot(v, y)
+  # The eigenvalue equation gives dv_j = u_j + c_j v_j with c_j free; the two
+  # real LAPACK normalisation constraints fix c_j to
+  #   c_j = -Re(v_j* . u_j) - i Im(u_{k_j j}) / v_{k_j j},
+  # k_j = argmax_i |v_ij|.
+  # See https://github.com/jax-ml/jax/issues/2748 for discussion.
+  idx = lax.argmax(lax.abs(v), axis=v.ndim - 2, index_dtype=np.int32)
+  mask = (lax.broadcasted_iota(np.int32, v.shape, v.ndim - 2)
+          == lax.expand_dims(idx, (v.ndim - 2,))).astype(v.dtype)
+  c = lax.complex(-(v.conj() * u).sum(-2).real,
+                  -(mask * u).sum(-2).imag / (mask * v).sum(-2).real)
+  return dw, u + v * lax.expand_dims(c, (v.ndim - 2,))
+
+def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
+                 compute_right_eigenvectors, enable_eigvec_derivs,
+                 implementation):
+  a, = primals
+  da, = tangents
+  if compute_left_eigenvectors or compute_right_eigenvectors:
+    if not enable_eigvec_derivs:
+      raise NotImplementedError(
+          'Derivatives of non-symmetric eigenvectors are only valid under '
+          'assumptions on the input that JAX cannot check (see the '
+          'enable_eigvec_derivs argument to jax.lax.linalg.eig). Pass '
+          'enable_eigvec_derivs=True to jax.lax.linalg.eig to opt in. See '
+          'https://github.com/jax-ml/jax/issues/2748 for discussion.')
+  outs = eig(a, compute_left_eigenvectors=compute_left_eigenvectors,
+             compute_right_eigenvectors=True,
+             enable_eigvec_derivs=enable_eigvec_derivs,
+             implementation=implementation)
+  w, vr = outs[0], outs[-1]
+  dot = partial(lax.dot if a.ndim == 2 else lax.batch_matmul,
+                precision=lax.Precision.HIGHEST)
+  da = da.astype(vr.dtype)
+  if not (compute_left_eigenvectors or compute_right_eigenvectors):
+    dw = (_solve(vr, da) * _T(vr)).sum(-1)
+    return [w], [_eig_values_gauge_check(a, w, vr, dw)]
+  inv_vr = _eig_inv(vr)
+  degenerate = _eig_degenerate_mask(a, w, vr, inv_vr)
+  dw, dvr = _eig_vec_jvp(dot, w, vr, inv_vr, degenerate, da)
+  primal_out, tangent_out = [w], [dw]
+  if compute_left_eigenvectors:
+    # The left eigenvectors are the right eigenvectors of A^H, with
+    # eigenvalues conj(w) and the same degenerate pairs.
+    vl = outs[1]
+    inv_vl = _eig_inv(vl)
+    _, dvl = _eig_vec_jvp(dot, w.conj(), vl, inv_vl, degenerate, _H(da))
+    primal_out.append(vl)
+    tangent_out.append(dvl)
+  if compute_right_eigenvectors:
+    primal_out.append(vr)
+    tangent_out.append(dvr)
+  return primal_out, tangent_out
 
 
 # Sylvester equation
