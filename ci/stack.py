@@ -41,6 +41,7 @@ PACKAGE_ONLY_HEADERS = ("Top-level functions in alphabetical order.",
                         "Primitive registration helper functions",
                         "Symmetric/Hermitian eigendecomposition",
                         "Singular value decomposition",
+                        "General eigendecomposition",
                         "Sylvester equation")
 
 
@@ -170,8 +171,14 @@ PACKAGE_ONLY_SCIPY = ("_sylvester_platform", "_not_differentiable",
 PACKAGE_ONLY_SYLVESTER = ("_check_sylvester_broadening",
                           "_sylvester_lorentzian_inverses",
                           "_sylvester_broadened_jvp_rule")
+# Lorentzian broadening of the eig rule (jax_linalg_eig_broadening): a
+# biased regularization that RCWA codes use, kept in the package for the
+# same reason as sylvester_solve's.
+PACKAGE_ONLY_EIG = ("_eig_lorentzian_solve", "_validate_linalg_eig_broadening",
+                    "linalg_eig_broadening")
 PACKAGE_ONLY = frozenset(
-    PACKAGE_ONLY_FUNM + PACKAGE_ONLY_SCIPY + PACKAGE_ONLY_SYLVESTER)
+    PACKAGE_ONLY_FUNM + PACKAGE_ONLY_SCIPY + PACKAGE_ONLY_SYLVESTER
+    + PACKAGE_ONLY_EIG)
 
 
 SYLVESTER_PRIMITIVE = (
@@ -332,6 +339,21 @@ closer than ``tau * (max(w) - min(w))`` count as repeated too: this makes
 derivatives of functions of whole clusters of nearly equal eigenvalues
 accurate at any splitting, and gives the eigenvectors of such clusters the
 derivative of their eigenspace's projector rather than their own.
+"""
+
+EIG_DERIVATIVES_NOTE = """
+Derivatives (``enable_eigvec_derivs=True``): eigenvalues that repeat, or
+agree to the rounding error of a non-normal matrix's eigenvalues
+(``|w_i - w_j| <= 16 sqrt(n) eps ||x||_F max(kappa_i, kappa_j)``, with
+``kappa_i = ||vr_i|| ||(vr^-1)_i||`` the condition number of ``w_i``), have
+no unique eigenvectors; their eigenvector derivative is then that of the
+spectral projector ``vr[:, D] @ inv(vr)[D, :]`` onto their common
+eigenspace. Derivatives are then exact for functions that depend on the
+eigenvectors only through such projectors and on each repeated eigenvalue
+only through the sum of its copies, and for perturbations that keep the
+eigenvalues repeated. With the ``jax_linalg_degeneracy_rtol`` option set to
+``tau``, eigenvalues closer than ``tau`` times their spread count as
+repeated too. A defective eigenvalue has no eigenvector derivative.
 """
 
 SVD_GAUGE_CHECK_OFF = (('\n    if mode != "ignore":\n      ds, = '
@@ -634,4 +656,20 @@ STACK = (
             Replace(SCIPY, "solve_sylvester", **SOLVE_SYLVESTER),
         ),
     }, tests=("solve_sylvester_test.py",)),
+    # The eig rule on the primitive, with the ties of PR 01 scaled by the
+    # eigenvalues' condition numbers and PR 02's band; the gauge check and
+    # the Lorentzian broadening (jax_linalg_eig_broadening) stay in the
+    # package.
+    PR("14-eig-jvp", {
+        "jax/_src/lax/linalg.py": (
+            DocNote("eig", EIG_DERIVATIVES_NOTE),
+            Insert(LAX, ("_eig_inv", "_eig_degenerate_mask", "_eig_solve"),
+                   before="_eig_vec_jvp", without=("broadening",)),
+            Replace(LAX, "_eig_vec_jvp", without=("gauge",)),
+            Replace(LAX, "eig_jvp_rule", substitute=((
+                "    dw = (_solve(vr, da) * _T(vr)).sum(-1)\n"
+                "    return [w], [_eig_values_gauge_check(a, w, vr, dw)]",
+                "    return [w], [(_solve(vr, da) * _T(vr)).sum(-1)]"),)),
+        ),
+    }, tests=("eig_degenerate_test.py",)),
 )

@@ -816,8 +816,8 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   n = w.shape[-1]
   _, singular = _sylvester_singular_pivots(-w, w, _degeneracy_rtol(w.dtype))
   eps = float(np.finfo(w.dtype).eps)
-  kappa = (jnp.linalg.norm(inv_v, axis=-1) * jnp.linalg.norm(v, axis=-2))
-  a_norm = jnp.linalg.norm(a, axis=(-2, -1))
+  kappa = lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
+  a_norm = lax.sqrt((abs(a) ** 2).sum((-2, -1)))
   scale = _SYLVESTER_TIES * math.sqrt(n) * eps * a_norm[..., None, None]
   tol = scale * lax.max(kappa[..., :, None], kappa[..., None, :])
   d = abs(w[..., None, :] - w[..., :, None])
@@ -948,25 +948,27 @@ def _eig_vec_jvp(dot, w, v, inv_v, degenerate, da):
   # projectors and on each cluster's eigenvalues only through their sum
   # (van der Aa et al., 2007); there the stock rule divides by rounding
   # noise. The individual eigenvectors of D are not differentiable (their
-  # basis is arbitrary). c keeps LAPACK geev's normalization (see below).
-  k = dot(dot(inv_v, da), v)
-  dw = _extract_diagonal(k)
-  y = _eig_solve(w, k, degenerate)
+  # basis is arbitrary). The eigenvalue equation A v_j = w_j v_j fixes v_j
+  # only up to a (complex) scalar. LAPACK's geev fixes that scalar by
+  # normalising each v_j to have unit 2-norm and real largest-magnitude
+  # component, and we differentiate through that choice. See
+  # https://github.com/jax-ml/jax/issues/2748 for discussion.
+  P = dot(dot(inv_v, da), v)
+  dw = _extract_diagonal(P)
+  Y = _eig_solve(w, P, degenerate)
   mode = config.linalg_gauge_check.value
   if mode != "ignore":
-    dw, y = _eig_gauge_check_p.bind(w, degenerate, dw, y, mode=mode)
-  u = dot(v, y)
+    dw, Y = _eig_gauge_check_p.bind(w, degenerate, dw, Y, mode=mode)
+  U = dot(v, Y)
   # The eigenvalue equation gives dv_j = u_j + c_j v_j with c_j free; the two
   # real LAPACK normalisation constraints fix c_j to
-  #   c_j = -Re(v_j* . u_j) - i Im(u_{k_j j}) / v_{k_j j},
-  # k_j = argmax_i |v_ij|.
-  # See https://github.com/jax-ml/jax/issues/2748 for discussion.
-  idx = lax.argmax(lax.abs(v), axis=v.ndim - 2, index_dtype=np.int32)
+  #   c_j = -Re(v_j* . u_j) - i Im(u_{k_j j}) / v_{k_j j},  k_j = argmax_i |v_ij|.
+  k = lax.argmax(lax.abs(v), axis=v.ndim - 2, index_dtype=np.int32)
   mask = (lax.broadcasted_iota(np.int32, v.shape, v.ndim - 2)
-          == lax.expand_dims(idx, (v.ndim - 2,))).astype(v.dtype)
-  c = lax.complex(-(v.conj() * u).sum(-2).real,
-                  -(mask * u).sum(-2).imag / (mask * v).sum(-2).real)
-  return dw, u + v * lax.expand_dims(c, (v.ndim - 2,))
+          == lax.expand_dims(k, (v.ndim - 2,))).astype(v.dtype)
+  c = lax.complex(-(v.conj() * U).sum(-2).real,
+                  -(mask * U).sum(-2).imag / (mask * v).sum(-2).real)
+  return dw, U + v * lax.expand_dims(c, (v.ndim - 2,))
 
 def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
                  compute_right_eigenvectors, enable_eigvec_derivs,
