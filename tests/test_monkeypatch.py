@@ -216,6 +216,21 @@ def test_cli_demo_runs():
   value = ours.split(" : ")[1]
   assert reference.split(" : ")[1].split(" (")[0] == value
   assert f"{value} (closed form)" in reference
+  # The eig section: ours, forward and reverse, equal to the Richardson
+  # central difference of SciPy's eig to 1e-8 relative (the printed 10
+  # digits, and the difference's error of about 1e-10 here); stock's
+  # forward derivative of the first case is off by more than 1%.
+  eig_lines = text[text.index("spectral projector: jvp, grad"):].split(
+      "\n\n")[0].splitlines()
+  rows = [i for i, l in enumerate(eig_lines) if l.startswith("    jax_patch")]
+  assert len(rows) == 5
+  for i in rows:
+    ours = [float(x) for x in eig_lines[i].split(" : ")[1].split(", ")]
+    ref = float(eig_lines[i + 1].split(" : ")[1].split(" (")[0])
+    np.testing.assert_allclose(ours, [ref, ref], rtol=1e-8)
+  stock_eig = float(eig_lines[rows[0] - 1].split(" : ")[1].split(", ")[0])
+  ref_eig = float(eig_lines[rows[0] + 1].split(" : ")[1].split(" (")[0])
+  assert abs(stock_eig / ref_eig - 1) > 1e-2
   # Stock JAX, on the releases where it was measured: wrong in both cases.
   if jax.__version__ in STOCK_IN_DEMO:
     assert (benzene.split(" : ")[1], stock.split(" : ")[1]) == (

@@ -25,13 +25,14 @@ from __future__ import annotations
 import jax
 
 import jax_patch
+from jax_patch.demo import eig
 from jax_patch.demo import eigh
 from jax_patch.demo import eigh_generalized
 from jax_patch.demo import matfun
 from jax_patch.demo import svd
 from jax_patch.demo import sylvester
 
-SECTIONS = (eigh, sylvester, svd, matfun, eigh_generalized)
+SECTIONS = (eigh, sylvester, svd, eig, matfun, eigh_generalized)
 
 
 def main(out=print) -> None:
