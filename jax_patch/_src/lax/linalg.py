@@ -883,11 +883,13 @@ def _eig_gauge_check_transpose_rule(cts, w, degenerate, w_dot, y, *, mode):
   if ct_w is not None:
     values = _gauge_unequal(ct_w, degenerate)
   if mode == "nan":
-    if ct is not None:
-      ct = lax.select(vectors, lax.full_like(ct, np.nan), ct)
-    if ct_w is not None:
-      flat = lax.reduce_or(values, axes=(values.ndim - 1,))
-      ct_w = lax.select(flat, lax.full_like(ct_w, np.nan), ct_w)
+    # The degenerate pairs' coefficients are zeroed by a select, which drops
+    # NaN: the flagged eigenpairs' eigenvalue cotangents, which reach the
+    # input unmasked, carry it.
+    if ct_w is None:
+      ct_w = lax.full(w_dot.aval.shape, 0, w_dot.aval.dtype)
+    flat = lax.reduce_or(vectors | values, axes=(values.ndim - 1,))
+    ct_w = lax.select(flat, lax.full_like(ct_w, np.nan), ct_w)
   elif mode == "raise":
     bad = vectors | values
     _gauge_check_fail(
