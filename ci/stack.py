@@ -344,8 +344,9 @@ derivative of their eigenspace's projector rather than their own.
 EIG_DERIVATIVES_NOTE = """
 Derivatives (``enable_eigvec_derivs=True``): eigenvalues that repeat, or
 agree to the rounding error of a non-normal matrix's eigenvalues
-(``|w_i - w_j| <= 16 sqrt(n) eps ||x||_F max(kappa_i, kappa_j)``, with
-``kappa_i = ||vr_i|| ||(vr^-1)_i||`` the condition number of ``w_i``), have
+(``|w_i - w_j| <= max(r_i, r_j)``, ``r_i = min(4 sqrt(n) eps ||x||_F
+kappa_i, eps^(1/3) ||x||_F)``, with ``kappa_i = ||vr_i|| ||(vr^-1)_i||``
+the condition number of ``w_i``), have
 no unique eigenvectors; their eigenvector derivative is then that of the
 spectral projector ``vr[:, D] @ inv(vr)[D, :]`` onto their common
 eigenspace. Derivatives are then exact for functions that depend on the

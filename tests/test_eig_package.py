@@ -163,7 +163,18 @@ def test_broadening_trade():
   assert 1e-9 < bias < 4e-5, bias
 
 
-@pytest.mark.parametrize("value", [-1., float("inf"), True, "x"])
+@pytest.mark.parametrize("value", [-1., 0., float("inf"), True, "x"])
 def test_broadening_option_rejects(value):
   with pytest.raises(ValueError, match="jax_linalg_eig_broadening"):
     jax.config.update("jax_linalg_eig_broadening", value)
+
+
+def test_broadening_option_accepts_numbers_only():
+  # A NumPy scalar or a string (as from the environment) works; a JAX array
+  # is not hashable (the option is in the jit cache key): a ValueError, not
+  # a TypeError from deep inside jit.
+  for value in (np.float32(1e-8), "1e-8", 1):
+    with jax_patch.linalg_eig_broadening(value):
+      jax.jvp(lambda a: _eig(a)[1], (A,), (A,))
+  with pytest.raises(ValueError, match="jax_linalg_eig_broadening"):
+    jax.config.update("jax_linalg_eig_broadening", jnp.float32(1e-8))

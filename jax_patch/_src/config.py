@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from jax._src.config import enum_state, string_or_object_state
 
 linalg_gauge_check = enum_state(
@@ -85,16 +87,21 @@ linalg_degeneracy_rtol = string_or_object_state(
 
 
 def _validate_linalg_eig_broadening(value):
+  # A Python or NumPy scalar (the option is part of the jit cache key, so it
+  # must be hashable) or a string holding one (from the environment): 0
+  # would be the stock rule's 1 / d with no treatment of ties at all.
   if value is None:
     return
   try:
-    ok = not isinstance(value, bool) and 0 <= float(value) < float('inf')
+    ok = (isinstance(value, (int, float, str, np.integer, np.floating))
+          and not isinstance(value, bool)
+          and 0 < float(value) < float('inf'))
   except (TypeError, ValueError):
     ok = False
   if not ok:
     raise ValueError(
-        'jax_linalg_eig_broadening must be None or a finite number >= 0, '
-        f'got {value!r}.')
+        'jax_linalg_eig_broadening must be None (the exact rule) or a '
+        f'finite number > 0, got {value!r}.')
 
 linalg_eig_broadening = string_or_object_state(
     name='jax_linalg_eig_broadening',

@@ -788,6 +788,8 @@ def _eig_inv(v):
   eye = _broadcast_to(lax._eye(v.dtype, v.shape[-2:]), v.shape)
   return _solve(v, eye)
 
+_EIG_TIES = 4  # See _eig_degenerate_mask.
+
 def _eig_degenerate_mask(a, w, v, inv_v):
   # The pairs (i, j), i != j, of eigenvalues of a general matrix that the eig
   # JVP treats as degenerate: those that sylvester_solve_p treats as singular
@@ -795,7 +797,8 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   # pairs closer than the rounding error of a non-normal matrix's
   # eigenvalues,
   #
-  #   |w_i - w_j| <= 16 sqrt(n) eps ||A||_F max(kappa_i, kappa_j),
+  #   |w_i - w_j| <= max(r_i, r_j),
+  #   r_i = min(4 sqrt(n) eps ||A||_F kappa_i, eps^(1/3) ||A||_F),
   #
   # kappa_i = ||v_i|| ||(V^-1)_i|| the condition number of w_i (Wilkinson;
   # Golub & Van Loan, sec. 7.2.2). A backward-stable eigensolver returns the
@@ -806,20 +809,25 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   # jax.lax.linalg.eig (LAPACK ?geev) on X diag(w) X^-1 rounded to the dtype,
   # w with a cluster of multiplicity 2 to n / 2 + 1 (repeated real,
   # repeated complex, and repeated complex-conjugate pairs of a real A),
-  # cond(X) from 1 to 1e3, n from 3 to 64, float32/64, complex64/128: the
-  # largest split was 1.4 sqrt(n) eps ||A||_F max(kappa_i, kappa_j); 16
-  # leaves a margin of 11. Pairs further apart keep the stock coefficient
-  # 1 / (w_j - w_i). A defective eigenvalue (a Jordan block) splits by
-  # eps^(1/k) and has no eigenvector derivative: its kappa is of order
-  # 1 / eps^(1 - 1/k), so its pairs count as degenerate too, and its
-  # derivatives are those of the projector onto the whole block.
+  # cond(X) from 1 to 1e3, n from 3 to 64, float32/64, complex64/128 (about
+  # 4,800 matrices): the largest split was 1.4 sqrt(n) eps ||A||_F
+  # max(kappa_i, kappa_j), and up to 38 with min(kappa_i, kappa_j) (one
+  # member of a cluster can come back far better conditioned than the
+  # other); 4 leaves a margin of 2.9. A defective eigenvalue (a Jordan block
+  # of size k) moves by eps^(1/k) ||A||, not kappa eps ||A||: its computed
+  # kappa is of order eps^(1/k - 1), or larger where its eigenvectors come
+  # back parallel. The cap eps^(1/3) ||A||_F keeps its pairs within a block
+  # of size up to 3 degenerate without tying it to eigenvalues far away (a
+  # rigid-body mode at 0 tied a mode pair at 2.45i without it). Pairs
+  # further apart keep the stock coefficient 1 / (w_j - w_i).
   n = w.shape[-1]
   _, singular = _sylvester_singular_pivots(-w, w, _degeneracy_rtol(w.dtype))
   eps = float(np.finfo(w.dtype).eps)
   kappa = lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
-  a_norm = lax.sqrt((abs(a) ** 2).sum((-2, -1)))
-  scale = _SYLVESTER_TIES * math.sqrt(n) * eps * a_norm[..., None, None]
-  tol = scale * lax.max(kappa[..., :, None], kappa[..., None, :])
+  a_norm = lax.sqrt((abs(a) ** 2).sum((-2, -1)))[..., None]
+  radius = lax.min(_EIG_TIES * math.sqrt(n) * eps * a_norm * kappa,
+                   eps ** (1 / 3) * a_norm).astype(kappa.dtype)
+  tol = lax.max(radius[..., :, None], radius[..., None, :])
   d = abs(w[..., None, :] - w[..., :, None])
   eye = _broadcast_to(lax._eye(np.bool_, (n, n)), singular.shape)
   return (singular | (d <= tol)) & ~eye
@@ -849,14 +857,17 @@ def _eig_gauge_items(vectors, values, w):
   return shown
 
 _EIG_GAUGE_ERROR = (
-    "eig: the gradient of this loss depends on the arbitrary basis chosen "
-    "for the eigenvectors of a repeated (or, within "
-    "jax_linalg_degeneracy_rtol, nearly repeated) eigenvalue, so it is "
-    "ill-defined at this point.")
+    "eig: this gradient depends on the basis chosen for the eigenvectors of "
+    "a repeated (or, within jax_linalg_degeneracy_rtol, nearly repeated) "
+    "eigenvalue, or weighs the copies of such an eigenvalue differently: "
+    "the rule's value for it is not a derivative.")
 _EIG_GAUGE_ADVICE = (
-    "Write the loss through the spectral projectors V[:, D] inv(V)[D, :] of "
-    "whole clusters D and symmetric functions of each cluster's "
-    "eigenvalues, or use jax_linalg_gauge_check='nan' for NaN instead.")
+    "Losses through the spectral projectors V[:, D] inv(V)[D, :] of whole "
+    "clusters D and symmetric functions of each cluster's eigenvalues are "
+    "exact. A matrix function V f(w) V^-1 is differentiable where its "
+    "eigendecomposition is not: compute it directly (e.g. "
+    "jax.scipy.linalg.expm). Or use jax_linalg_gauge_check='nan' for NaN "
+    "instead.")
 
 def _eig_gauge_check_transpose_rule(cts, w, degenerate, w_dot, y, *, mode):
   # A loss of the eigenvectors of a general matrix is independent of the
