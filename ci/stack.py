@@ -669,9 +669,10 @@ STACK = (
                    before="_eig_vec_jvp", without=("broadening",)),
             Replace(LAX, "_eig_vec_jvp", without=("gauge",)),
             Replace(LAX, "eig_jvp_rule", substitute=((
-                "    dw = (_solve(vr, da) * _T(vr)).sum(-1)\n"
+                "    dw = (_solve(vr, da.astype(vr.dtype)) * _T(vr)).sum(-1)\n"
                 "    return [w], [_eig_values_gauge_check(a, w, vr, dw)]",
-                "    return [w], [(_solve(vr, da) * _T(vr)).sum(-1)]"),)),
+                "    return [w], [(_solve(vr, da.astype(vr.dtype)) * "
+                "_T(vr)).sum(-1)]"),)),
         ),
     }, tests=("eig_degenerate_test.py",)),
 )

@@ -966,7 +966,14 @@ def _eig_vec_jvp(dot, w, v, inv_v, degenerate, da):
   # normalising each v_j to have unit 2-norm and real largest-magnitude
   # component, and we differentiate through that choice. See
   # https://github.com/jax-ml/jax/issues/2748 for discussion.
-  P = dot(dot(inv_v, da), v)
+  if dtypes.issubdtype(da.dtype, np.complexfloating):
+    da_v = dot(da, v)
+  else:
+    # For a real A, V is complex but Ȧ is real: Ȧ V is two real products,
+    # half the work of a complex one, and reverse mode then forms the real
+    # cotangent of A by real products too.
+    da_v = lax.complex(dot(da, v.real), dot(da, v.imag))
+  P = dot(inv_v, da_v)
   dw = _extract_diagonal(P)
   Y = _eig_solve(w, P, degenerate)
   mode = config.linalg_gauge_check.value
@@ -1003,9 +1010,8 @@ def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
   w, vr = outs[0], outs[-1]
   dot = partial(lax.dot if a.ndim == 2 else lax.batch_matmul,
                 precision=lax.Precision.HIGHEST)
-  da = da.astype(vr.dtype)
   if not (compute_left_eigenvectors or compute_right_eigenvectors):
-    dw = (_solve(vr, da) * _T(vr)).sum(-1)
+    dw = (_solve(vr, da.astype(vr.dtype)) * _T(vr)).sum(-1)
     return [w], [_eig_values_gauge_check(a, w, vr, dw)]
   inv_vr = _eig_inv(vr)
   degenerate = _eig_degenerate_mask(a, w, vr, inv_vr)
