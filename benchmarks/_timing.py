@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 
-def interleaved_best(fns, args, repeats, number):
+def interleaved_best(fns, args, repeats, number, clock=time.perf_counter):
   """Best time per call (seconds) of each of ``fns`` on ``args``.
 
   The functions are timed in turn within each repeat, in reversed order
@@ -31,11 +31,11 @@ def interleaved_best(fns, args, repeats, number):
   for repeat in range(repeats):
     for name, fn in list(fns.items())[::-1 if repeat % 2 else 1]:
       fn(*args).block_until_ready()
-      t0 = time.perf_counter()
+      t0 = clock()
       for _ in range(number):
         r = fn(*args)
       r.block_until_ready()
-      best[name] = min(best[name], (time.perf_counter() - t0) / number)
+      best[name] = min(best[name], (clock() - t0) / number)
   return best
 
 
@@ -51,7 +51,7 @@ def _compile_grad(loss, a, w):
   return compiled, t1 - t0, time.perf_counter() - t1
 
 
-def compare_grad_with_stock(doc, loss, inputs):
+def compare_grad_with_stock(doc, loss, inputs, **defaults):
   """Command-line driver: jit(grad(loss)), stock rules against jax_patch's.
 
   For each dtype and shape, ``inputs(shape, dtype)`` gives ``(a, w)`` and
@@ -60,7 +60,8 @@ def compare_grad_with_stock(doc, loss, inputs):
   ones (after; rules are read at trace time, so both executables stay
   valid). Prints the best time per call of each (interleaved blocks of
   consecutive calls), the ratio patched/stock, the relative difference of
-  the gradients, and the compile and first-call times.
+  the gradients, and the compile and first-call times. Keyword arguments
+  replace the defaults of the command-line options (``sizes=[64, 256]``).
   """
   import argparse  # pylint: disable=g-import-not-at-top
   import os  # pylint: disable=g-import-not-at-top
@@ -74,6 +75,13 @@ def compare_grad_with_stock(doc, loss, inputs):
   parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
   parser.add_argument("--quick", action="store_true",
                       help="smoke test: small sizes, 2 repeats")
+  parser.add_argument(
+      "--clock", choices=["wall", "cpu"], default="wall",
+      help="cpu: this process's CPU time, which other jobs' load hardly "
+      "changes; meaningful single-threaded only (taskset -c 1, "
+      "OPENBLAS_NUM_THREADS=1, XLA_FLAGS='--xla_cpu_multi_thread_eigen=false "
+      "intra_op_parallelism_threads=1')")
+  parser.set_defaults(**defaults)
   args = parser.parse_args()
   if args.quick:
     args.sizes, args.batch, args.batch_n, args.repeats = [16, 64], 8, 16, 2
@@ -82,8 +90,9 @@ def compare_grad_with_stock(doc, loss, inputs):
     shapes.append((args.batch, args.batch_n, args.batch_n))
   load = lambda: " ".join(f"{x:.2f}" for x in os.getloadavg())
   jax_patch.uninstall()
+  clock = time.process_time if args.clock == "cpu" else time.perf_counter
   print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}, load average "
-        f"{load()}, best of {args.repeats}")
+        f"{load()}, best of {args.repeats}, {args.clock} clock")
   print(f"{'shape':>12s} {'dtype':>8s} {'stock ms':>9s} {'patched ms':>10s} "
         f"{'ratio':>6s} {'max|diff|':>9s} {'compile s':>13s} "
         f"{'first call ms':>15s}")
@@ -101,10 +110,10 @@ def compare_grad_with_stock(doc, loss, inputs):
       diff = (np.abs(g_stock - g_patched).max() /
               max(np.abs(g_stock).max(), np.finfo(dtype).tiny))
       # Blocks of at least ~20 ms, so timer overhead is negligible.
-      t0 = time.perf_counter()
+      t0 = clock()
       stock(a, w).block_until_ready()
-      number = max(1, int(0.02 / max(time.perf_counter() - t0, 1e-6)))
-      t = interleaved_best(fns, (a, w), args.repeats, number)
+      number = max(1, int(0.02 / max(clock() - t0, 1e-6)))
+      t = interleaved_best(fns, (a, w), args.repeats, number, clock)
       print(f"{'x'.join(map(str, shape)):>12s} {dtype:>8s} "
             f"{t['stock'] * 1e3:9.3f} {t['patched'] * 1e3:10.3f} "
             f"{t['patched'] / t['stock']:6.3f} {diff:9.1e} "
