@@ -401,3 +401,277 @@ def build_sylvester(example: SylvesterExample) -> list[SylvesterMember]:
         x.astype(dtype) for x in (a, b, c, spec.scale * da, spec.scale * db,
                                   dc, w))))
   return out
+
+
+# General (non-normal) matrices A = X diag(λ) X^-1, for the eig group.
+#
+# An example member is drawn as an EigSpectrum: clusters of eigenvalues with
+# their multiplicities and within-cluster splittings, the condition number
+# of the eigenbasis X and a seed; build_eig turns it into float64 / complex128
+# matrices from a known X and λ, cast to the dtype. Real dtypes also get
+# clusters of repeated complex-conjugate pairs a ± ib, from real 2 x 2
+# blocks [[a, b], [-b, a]] (eigenvectors X [1, ±i] / sqrt 2), so that A and
+# X stay real.
+#
+# * Cluster centres are points in [-1, 1] (real clusters) or the square
+#   [-1, 1] x [-1, 1] (complex, and a ± ib with b > 0 for pairs), at least
+#   EIG_MIN_GAP apart (conjugates included), rescaled so that the spread
+#   (the largest distance between two centres) is 1: the square's diameter
+#   is 2 sqrt 2, so neighbouring clusters are at least EIG_MIN_GAP /
+#   (2 sqrt 2) = 0.018 of the spread apart. Within a cluster of
+#   multiplicity m the m - 1 steps are δ r_i, r_i uniform in [1, 2], along a
+#   random direction (real for real clusters of a real matrix); the
+#   conjugate cluster of a pair mirrors its partner. δ is exactly 0,
+#   log-uniform in [1e-17, 1e-6], or (double precision, where it lies below
+#   1e-6) log-uniform in [tau / 3, 3 tau], tau = sqrt(eps): both sides of the
+#   edge of jax_linalg_degeneracy_rtol="sqrt_eps"'s band. In single precision
+#   every δ <= 1e-6 lies inside that band (tau = 3.5e-4).
+# * λ = scale (ν + shift), scale log-uniform in [1e-3, 1e3], shift 0 or
+#   uniform in [-2, 1] (real, in units of the spread).
+# * X = U diag(s) W^H, U and W Haar, s_1 = 1, s_n = cond(X), the others
+#   log-uniform between: cond(X) is 1 (A normal) or log-uniform in
+#   [1, 10^EIG_MAX_LOG_COND].
+# * Why gaps of a few percent of the spread: the derivative of a cluster's
+#   projector is of size kappa^2 |E| / gap, and the rounding of A to the
+#   dtype (and eig's backward error) moves it, relative to its size, by
+#   about eps kappa |A|_F / gap (fuzz_campaign.eig_tolerance), which with
+#   kappa |A|_F up to about 1e6 of the spread (cond(X) = 1e3) leaves single
+#   precision little to resolve below such gaps.
+
+EIG_MAX_N = 12
+EIG_BATCHED_SIZES = (3, 6)
+EIG_MIN_GAP = 0.05
+EIG_MAX_LOG_COND = 3.0
+
+
+def eig_splittings(dtype) -> st.SearchStrategy[float]:
+  tau = threshold(dtype)
+  options = [st.just(0.0), _log_uniform(1e-17, 1e-6)]
+  if 3 * tau <= 1e-6:
+    options.append(_log_uniform(tau / 3, 3 * tau))
+  return st.one_of(*options)
+
+
+@dataclasses.dataclass(frozen=True)
+class EigSpectrum:
+  """A clustered spectrum of a general matrix."""
+  sizes: tuple[int, ...]          # multiplicity of each cluster
+  pairs: tuple[bool, ...]         # a conjugate pair of clusters (real A)
+  splittings: tuple[float, ...]   # δ per cluster (ignored for size 1)
+  log_cond: float                 # log10 cond(X)
+  scale: float
+  shift: float
+  seed: int
+
+  @property
+  def n(self) -> int:
+    return sum(m * (2 if p else 1) for m, p in zip(self.sizes, self.pairs))
+
+
+@st.composite
+def eig_spectra(draw, n: int, dtype) -> EigSpectrum:
+  """Clusters of multiplicity 1 to n // 2 + 1; about one member in four has
+  only simple eigenvalues (where the default rule is the stock one)."""
+  real = not is_complex(dtype)
+  distinct = draw(st.integers(0, 3)) == 0
+  cap = 1 if distinct else n // 2 + 1
+  sizes, pairs = [], []
+  left = n
+  while left:
+    pair = real and left >= 2 and draw(st.booleans())
+    most = min(cap, left // 2 if pair else left)
+    m = draw(st.integers(1, most))
+    sizes.append(m)
+    pairs.append(pair)
+    left -= m * (2 if pair else 1)
+  split = tuple(draw(eig_splittings(dtype)) if m > 1 else 0.0 for m in sizes)
+  return EigSpectrum(
+      sizes=tuple(sizes), pairs=tuple(pairs), splittings=split,
+      log_cond=draw(st.one_of(st.just(0.0),
+                              st.floats(0.0, EIG_MAX_LOG_COND))),
+      scale=draw(_log_uniform(1e-3, 1e3)),
+      shift=draw(st.one_of(st.just(0.0), st.floats(-2.0, 1.0))),
+      seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def _eig_centres(rng, pairs, real):
+  """Cluster centres at least EIG_MIN_GAP apart before rescaling: points
+  drawn one by one, each redrawn until it (and its conjugate) keeps the
+  distance; the boxes hold many more points than EIG_MAX_N."""
+  points = []   # every centre, conjugates included
+  centres = []
+  for pair in pairs:
+    for _ in range(10000):
+      if pair:
+        c = rng.uniform(-1, 1) + 1j * rng.uniform(EIG_MIN_GAP / 2, 1)
+        new = [c, c.conjugate()]
+      elif real:
+        c = complex(rng.uniform(-1, 1))
+        new = [c]
+      else:
+        c = rng.uniform(-1, 1) + 1j * rng.uniform(-1, 1)
+        new = [c]
+      if all(abs(p - q) >= EIG_MIN_GAP for p in new for q in points):
+        break
+    else:
+      raise AssertionError(f"no room for {len(pairs)} clusters")
+    points += new
+    centres.append(c)
+  return np.asarray(centres)
+
+
+def random_conditioned(rng, n, log_cond, complex_):
+  """X = U diag(s) W^H with singular values 1 = s_1 <= ... <= s_n =
+  10^log_cond, the others log-uniform between."""
+  t = np.concatenate([[0.0, 1.0], rng.uniform(0, 1, max(n - 2, 0))])[:n]
+  s = 10.0 ** (log_cond * t)
+  u = random_unitary(rng, n, complex_)
+  w = random_unitary(rng, n, complex_)
+  return (u * s) @ w.conj().T
+
+
+@dataclasses.dataclass(frozen=True)
+class EigExample:
+  dtype: type
+  batch: tuple[int, ...]
+  members: tuple[EigSpectrum, ...]
+
+  @property
+  def n(self) -> int:
+    return self.members[0].n
+
+  @property
+  def key(self):
+    return ("eig", np.dtype(self.dtype).name, self.n, self.batch)
+
+
+@st.composite
+def eig_examples(draw, dtypes=DTYPES, sizes=None, batch_shapes=None
+                 ) -> EigExample:
+  """n is 2..EIG_MAX_N unbatched and EIG_BATCHED_SIZES for BATCH_SHAPES
+  unless `sizes` and `batch_shapes` say otherwise."""
+  dtype = draw(st.sampled_from(dtypes))
+  batch = draw(st.sampled_from(
+      batch_shapes if batch_shapes is not None else ((),) + BATCH_SHAPES))
+  if sizes is None:
+    sizes = (tuple(range(2, EIG_MAX_N + 1)) if batch == ()
+             else EIG_BATCHED_SIZES)
+  n = draw(st.sampled_from(sizes))
+  members = tuple(draw(eig_spectra(n, dtype))
+                  for _ in range(math.prod(batch)))
+  return EigExample(dtype=dtype, batch=batch, members=members)
+
+
+@dataclasses.dataclass
+class EigMember:
+  """One matrix of an eig example: the known eigenbasis and eigenvalues
+  (complex128), the inputs in the example's dtype, and the cluster D whose
+  spectral projector P_D = X[:, D] X^-1[D, :] the losses read."""
+  spec: EigSpectrum
+  x: np.ndarray            # the known eigenvectors, columns (complex128)
+  x_inv: np.ndarray
+  lam: np.ndarray          # the known eigenvalues (complex128)
+  cluster: np.ndarray      # cluster index of each eigenvalue
+  a: np.ndarray            # inputs, cast to the example's dtype
+  e: np.ndarray            # tangent direction
+  g: np.ndarray            # weights of the projector loss (complex dtype)
+  wv: np.ndarray           # weights of the eigenvector loss (complex dtype)
+  cw: np.ndarray           # weights of the eigenvalues in that loss
+  cd: np.ndarray           # weight of the sum of D's eigenvalues (a scalar)
+  mask: np.ndarray         # 1.0 on D (known order)
+  centre: np.ndarray       # the centre of D (complex dtype, a scalar)
+  radius: np.ndarray       # half its distance to the rest (real dtype)
+
+
+def _eig_complex_dtype(dtype):
+  return np.result_type(dtype, np.complex64).type
+
+
+def build_eig_member(spec: EigSpectrum, dtype) -> EigMember:
+  complex_ = is_complex(dtype)
+  rng = np.random.default_rng([spec.seed, 2])
+  centres = _eig_centres(rng, spec.pairs, not complex_)
+  every = np.concatenate([centres, np.conj(centres[list(spec.pairs)])])
+  spread = np.max(np.abs(every[:, None] - every[None, :]))
+  spread = spread if spread > 0 else 1.0   # one real cluster
+  lam, cluster = [], []
+  k = len(spec.sizes)
+  for c, (m, pair, delta) in enumerate(zip(spec.sizes, spec.pairs,
+                                           spec.splittings)):
+    steps = np.concatenate([[0.0], np.cumsum(delta * rng.uniform(1, 2,
+                                                                 m - 1))])
+    if complex_ or pair:
+      steps = steps * np.exp(2j * np.pi * rng.uniform())
+    nu = centres[c] / spread + steps + spec.shift
+    vals = spec.scale * nu
+    lam.append(vals)
+    cluster.append(np.full(m, c))
+    if pair:  # Cluster k + c: the conjugates of cluster c.
+      lam.append(np.conj(vals))
+      cluster.append(np.full(m, k + c))
+  n = spec.n
+  x = random_conditioned(rng, n, spec.log_cond, complex_)
+  if complex_:
+    lam = np.concatenate(lam)
+    cluster = np.concatenate(cluster)
+    x_c = x
+    a = (x * lam) @ np.linalg.inv(x)
+  else:
+    # Real A = X B X^-1, B block diagonal: 1 x 1 blocks for real eigenvalues,
+    # [[a, b], [-b, a]] for each pair a ± ib, whose eigenvectors are
+    # [1, ±i] / sqrt 2; X_c = X T is the complex eigenbasis.
+    b = np.zeros((n, n))
+    t = np.zeros((n, n), complex)
+    lam_c, cluster_c = [], []
+    i = pos = 0
+    for c, pair in enumerate(spec.pairs):
+      vals = lam[pos]
+      pos += 2 if pair else 1
+      for v in vals:
+        if pair:
+          b[i:i + 2, i:i + 2] = [[v.real, v.imag], [-v.imag, v.real]]
+          t[i:i + 2, i] = np.array([1, 1j]) / np.sqrt(2)
+          t[i:i + 2, i + 1] = np.array([1, -1j]) / np.sqrt(2)
+          lam_c += [v, np.conj(v)]
+          cluster_c += [c, k + c]
+          i += 2
+        else:
+          b[i, i] = v.real
+          t[i, i] = 1
+          lam_c.append(complex(v.real))
+          cluster_c.append(c)
+          i += 1
+    lam = np.asarray(lam_c)
+    cluster = np.asarray(cluster_c)
+    x_c = x @ t
+    a = x @ b @ np.linalg.inv(x)
+  x_inv = np.linalg.inv(x_c)
+  # The cluster D: one of those with two or more eigenvalues when there are
+  # several clusters, else one at random; never the whole spectrum.
+  ids, counts = np.unique(cluster, return_counts=True)
+  many = ids[counts > 1] if len(ids) > 1 else ids[:0]
+  choices = many if len(many) else ids
+  d = choices[rng.integers(len(choices))] if len(ids) > 1 else None
+  if d is None:
+    mask = np.zeros(n)
+    centre, radius = 0.0, -1.0   # selects nothing
+  else:
+    mask = (cluster == d).astype(np.float64)
+    centre = np.mean(lam[cluster == d])
+    radius = np.min(np.abs(lam[cluster != d] - centre)) / 2
+  cdt = _eig_complex_dtype(dtype)
+  rdt = real_dtype(dtype)
+  return EigMember(
+      spec=spec, x=x_c, x_inv=x_inv, lam=lam, cluster=cluster,
+      a=a.real.astype(dtype) if not complex_ else a.astype(dtype),
+      e=random_matrix(rng, (n, n), complex_).astype(dtype),
+      g=random_matrix(rng, (n, n), True).astype(cdt),
+      wv=random_matrix(rng, (n, n), True).astype(cdt),
+      cw=random_matrix(rng, (n,), True).astype(cdt),
+      cd=random_matrix(rng, (), True).astype(cdt),
+      mask=mask, centre=np.asarray(centre, cdt),
+      radius=np.asarray(radius, rdt))
+
+
+def build_eig(example: EigExample) -> list[EigMember]:
+  return [build_eig_member(s, example.dtype) for s in example.members]

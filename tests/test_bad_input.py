@@ -25,6 +25,7 @@ import re
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 import jax
 import jax.numpy as jnp
@@ -361,8 +362,146 @@ def _sylvester_cases():
          lambda: jsl.sylvester_solve(INF_2, eye2, eye2), Result(_all_nan))
 
 
+# eig with enable_eigvec_derivs=True (the eigenvectors' derivatives opt-in).
+
+def _eig(a, derivs=True):
+  return jax.lax.linalg.eig(jnp.asarray(a), compute_left_eigenvectors=False,
+                            enable_eigvec_derivs=derivs)
+
+
+def _eig_loss(a):
+  w, v = _eig(a)
+  n = a.shape[-1]
+  return (jnp.real(jnp.sum(w * (1 + jnp.arange(n)))) + jnp.sum(
+      jnp.abs(v[..., :1]) ** 2 * jnp.arange(n, dtype=a.dtype)[:, None]))
+
+
+def _grad_eig(a):
+  return jax.grad(_eig_loss)(jnp.asarray(a))
+
+
+def _jvp_eig(a, da):
+  return jax.jvp(_eig, (jnp.asarray(a),), (jnp.asarray(da),))[1]
+
+
+def _eig_projector(centre, radius):
+  """x -> V[:, D] inv(V)[D, :], D the eigenvalues within radius of centre."""
+  def projector(x):
+    w, v = _eig(x)
+    mask = jnp.abs(jax.lax.stop_gradient(w) - centre) <= radius
+    return (v * mask) @ jnp.linalg.inv(v)
+  return projector
+
+
+def _jvp_projector(a, da, centre, radius):
+  return jax.jvp(_eig_projector(centre, radius), (a,), (da,))[1]
+
+
+def _fd_projector(a, da, centre, radius, h=1e-5):
+  # Richardson-extrapolated central differences of SciPy's eig.
+  def projector(x):
+    w, v = scipy.linalg.eig(x)
+    return (v * (np.abs(w - centre) <= radius)) @ np.linalg.inv(v)
+  d = lambda h: (projector(a + h * da) - projector(a - h * da)) / (2 * h)
+  return (4 * d(h / 2) - d(h)) / 3
+
+
+JORDAN = np.array([[1., 1.], [0., 1.]])
+# A 2 x 2 Jordan block at 1 and a simple eigenvalue 3. The spectral
+# projector of 3 is analytic in a (Kato II.1.4), with the derivative
+# JORDAN_3_DP along JORDAN_3_DA: [[0, X], [Y, 0]], (J - 3) X = -da[:2, 2:],
+# Y (3 - J) = da[2:, :2].
+JORDAN_3 = np.array([[1., 1., 0.], [0., 1., 0.], [0., 0., 3.]])
+JORDAN_3_DA = np.ones((3, 3)) + np.diag([0., 1., 2.])
+JORDAN_3_DP = np.array([[0., 0., .75], [0., 0., .5], [.5, .75, 0.]])
+SIMILAR = np.array([[1., 2., 0.], [0., 1., 1.], [1., 0., 1.]])
+JORDAN_3_SIMILAR = SIMILAR @ JORDAN_3 @ np.linalg.inv(SIMILAR)
+
+
+def _eig_cases():
+  yield ("eig derivatives: non-square a", lambda: _grad_eig(np.ones((3, 4))),
+         Raises(ValueError, r"must be a square matrix. Got shape \(3, 4\)"))
+  yield ("eig derivatives: integer a",
+         [lambda: _grad_eig(np.eye(3, dtype=int)),
+          lambda: _eig(np.eye(3, dtype=np.int32))],
+         [Raises(TypeError, "grad requires real- or complex-valued inputs"),
+          Raises(TypeError, "eig does not accept dtype int32")])
+  yield ("eig derivatives: bool a",
+         lambda: _grad_eig(np.eye(3, dtype=bool)),
+         Raises(TypeError, "grad requires real- or complex-valued inputs"))
+  yield ("eig derivatives: 0x0",
+         [lambda: _grad_eig(np.zeros((0, 0))),
+          lambda: jax.jvp(lambda x: jax.lax.linalg.eig(
+              x, compute_left_eigenvectors=False,
+              compute_right_eigenvectors=False), (np.zeros((0, 0)),),
+              (np.zeros((0, 0)),))[1]],
+         [Raises(ValueError, "argmin and argmax require non-empty"),
+          Result(lambda t: t[0].shape == (0,))])
+  yield ("eig derivatives: 1x1",
+         lambda: (_jvp_eig(np.array([[2.]]), np.array([[3.]])),
+                  _grad_eig(np.array([[2.]]))),
+         Result(lambda out: np.allclose(out[0][0], [3.]) and np.allclose(
+             out[0][1], [[0.]]) and np.allclose(out[1], [[1.]])))
+  yield ("eig derivatives: NaN entries",
+         lambda: (_grad_eig(NAN_2), _jvp_eig(NAN_2, np.ones((2, 2)))),
+         Result(lambda out: all(_all_nan(x) for x in jax.tree.leaves(out))))
+  yield ("eig derivatives: Inf entries",
+         lambda: (_grad_eig(INF_2), _jvp_eig(INF_2, np.ones((2, 2)))),
+         Result(lambda out: all(_all_nan(x) for x in jax.tree.leaves(out))))
+  yield ("eig derivatives: eigenvectors without enable_eigvec_derivs",
+         [lambda: jax.jvp(lambda x: _eig(x, derivs=False), (np.eye(2),),
+                          (np.eye(2),)),
+          lambda: jax.grad(lambda x: jnp.real(jnp.sum(jnp.linalg.eigvals(
+              x))))(np.diag([1., 2.]))],
+         [Raises(NotImplementedError, "Pass enable_eigvec_derivs=True"),
+          Result(_close(np.eye(2)))])
+  # A Jordan block: eig returns the eigenvalue twice and two eigenvectors
+  # equal to working precision ([1, 0] and [-1, 2.2e-16]).
+  yield ("eig derivatives: Jordan block [[1, 1], [0, 1]]",
+         lambda: (_jvp_eig(JORDAN, np.ones((2, 2))),
+                  _jvp_projector(JORDAN, np.ones((2, 2)), 1.0, 0.5),
+                  jax.grad(lambda x: jnp.real(jnp.sum(_eig(x)[0])))(JORDAN)),
+         Result(lambda out: np.allclose(np.abs(out[0][0]), 1 / np.finfo(
+             float).eps, rtol=1e-6) and np.all(out[0][1] == 0)
+             and np.all(out[1] == 0) and np.allclose(out[2], np.eye(2))))
+  yield ('eig derivatives: Jordan block, gauge_check="raise"',
+         [lambda: _with_gauge_check("raise", _grad_eig, JORDAN),
+          lambda: _with_gauge_check("nan", _grad_eig, JORDAN)],
+         [Raises(jax_patch.GaugeDependenceError, "arbitrary basis chosen "
+                 "for the eigenvectors of a repeated", trace_time=False),
+          Result(_all_nan)])
+  yield ("eig derivatives: Jordan block and a simple eigenvalue",
+         [lambda: _jvp_projector(JORDAN_3, JORDAN_3_DA, 3.0, 0.5),
+          lambda: _with_gauge_check(
+              "raise", jax.grad(lambda x: jnp.real(jnp.sum(
+                  _eig_projector(3.0, 0.5)(x)))), JORDAN_3),
+          lambda: _fd_projector(JORDAN_3, JORDAN_3_DA, 3.0, 0.5)],
+         [Result(lambda dp: np.all(dp == 0)),
+          Raises(jax_patch.GaugeDependenceError,
+                 r"eigenvectors 0 and 2 \(eigenvalues 1\+0j and 3\+0j\)",
+                 trace_time=False),
+          Result(_close(JORDAN_3_DP, 1e-6))])
+  yield ("eig derivatives: Jordan block and a simple eigenvalue, "
+         "similarity-transformed",
+         lambda: (_jvp_projector(JORDAN_3_SIMILAR, JORDAN_3_DA, 3.0, 0.5),
+                  _fd_projector(JORDAN_3_SIMILAR, JORDAN_3_DA, 3.0, 0.5)),
+         Result(lambda out: np.allclose(out[0], out[1], rtol=0, atol=1e-6)))
+  # Eigenvalues 1 +- 1e-5: |d w / d a[1, 0]| = 1 / (2 sqrt(1e-10)).
+  yield ("eig derivatives: Jordan block perturbed by 1e-10",
+         lambda: _jvp_eig(np.array([[1., 1.], [1e-10, 1.]]),
+                          np.array([[0., 0.], [1., 0.]]))[0],
+         Result(lambda dw: np.allclose(np.sort(dw.real), [-5e4, 5e4],
+                                       rtol=1e-6)))
+
+
+def _with_gauge_check(mode, f, *args):
+  with jax_patch.linalg_gauge_check(mode):
+    return jax.block_until_ready(f(*args))
+
+
 CASES = (list(_eigh_cases()) + list(_matfun_cases()) + list(_svd_cases())
-         + list(_eigh_generalized_cases()) + list(_sylvester_cases()))
+         + list(_eigh_generalized_cases()) + list(_sylvester_cases())
+         + list(_eig_cases()))
 
 
 def _check(row, fun, expect):
