@@ -373,8 +373,8 @@ def eig_degeneracy_tolerance(a, w, v, dtype, rtol=None) -> np.ndarray:
   """The gap below which the patched eig rule treats each pair (i, j) of the
   eigenvalues w of `a` (eigenvectors v) as degenerate, as documented:
 
-    max(16 sqrt(n) eps max|w|, 16 sqrt(n) eps |A|_F max(kappa_i, kappa_j),
-        rtol max|w_i - w_j|),
+    max(16 sqrt(n) eps max|w|, max(r_i, r_j), rtol max|w_i - w_j|),
+    r_i = min(4 sqrt(n) eps |A|_F kappa_i, eps^(1/3) |A|_F),
 
   kappa_i = |v_i| |row i of V^-1|, eps of `dtype`; the last term only with
   jax_linalg_degeneracy_rtol set (rtol "sqrt_eps": sqrt(eps)).
@@ -384,9 +384,11 @@ def eig_degeneracy_tolerance(a, w, v, dtype, rtol=None) -> np.ndarray:
   kappa = np.linalg.norm(v, axis=0) * np.linalg.norm(np.linalg.inv(v),
                                                       axis=1)
   d = np.abs(w[:, None] - w[None, :])
-  tol = 16 * np.sqrt(n) * eps * np.maximum(
-      np.max(np.abs(w)),
-      np.linalg.norm(a) * np.maximum(kappa[:, None], kappa[None, :]))
+  a_norm = np.linalg.norm(a)
+  r = np.minimum(4 * np.sqrt(n) * eps * a_norm * kappa,
+                 eps ** (1 / 3) * a_norm)
+  tol = np.maximum(16 * np.sqrt(n) * eps * np.max(np.abs(w)),
+                   np.maximum(r[:, None], r[None, :]))
   if rtol is not None:
     rtol = np.sqrt(eps) if rtol == "sqrt_eps" else float(rtol)
     tol = np.maximum(tol, rtol * np.max(d))

@@ -435,7 +435,7 @@ def _eig_cases():
               x, compute_left_eigenvectors=False,
               compute_right_eigenvectors=False), (np.zeros((0, 0)),),
               (np.zeros((0, 0)),))[1]],
-         [Raises(ValueError, "argmin and argmax require non-empty"),
+         [Result(lambda g: g.shape == (0, 0)),
           Result(lambda t: t[0].shape == (0,))])
   yield ("eig derivatives: 1x1",
          lambda: (_jvp_eig(np.array([[2.]]), np.array([[3.]])),
@@ -456,31 +456,25 @@ def _eig_cases():
          [Raises(NotImplementedError, "Pass enable_eigvec_derivs=True"),
           Result(_close(np.eye(2)))])
   # A Jordan block: eig returns the eigenvalue twice and two eigenvectors
-  # equal to working precision ([1, 0] and [-1, 2.2e-16]).
+  # equal to working precision ([1, 0] and [-1, 2.2e-16]): kappa = 1/eps,
+  # numerically defective. The eigenvalues alone (no eigenvectors) keep the
+  # stock rule: tangents +-1/eps, whose sum is right.
   yield ("eig derivatives: Jordan block [[1, 1], [0, 1]]",
          lambda: (_jvp_eig(JORDAN, np.ones((2, 2))),
                   _jvp_projector(JORDAN, np.ones((2, 2)), 1.0, 0.5),
-                  jax.grad(lambda x: jnp.real(jnp.sum(_eig(x)[0])))(JORDAN)),
-         Result(lambda out: np.allclose(np.abs(out[0][0]), 1 / np.finfo(
-             float).eps, rtol=1e-6) and np.all(out[0][1] == 0)
-             and np.all(out[1] == 0) and np.allclose(out[2], np.eye(2))))
+                  _grad_eig(JORDAN),
+                  jax.grad(lambda x: jnp.real(jnp.sum(jnp.linalg.eigvals(
+                      x))))(JORDAN)),
+         Result(lambda out: all(_all_nan(x) for x in jax.tree.leaves(
+             out[:3])) and np.allclose(out[3], np.eye(2))))
   yield ('eig derivatives: Jordan block, gauge_check="raise"',
          [lambda: _with_gauge_check("raise", _grad_eig, JORDAN),
           lambda: _with_gauge_check("nan", _grad_eig, JORDAN)],
-         [Raises(jax_patch.GaugeDependenceError, "arbitrary basis chosen "
-                 "for the eigenvectors of a repeated", trace_time=False),
-          Result(_all_nan)])
+         [Result(_all_nan), Result(_all_nan)])
   yield ("eig derivatives: Jordan block and a simple eigenvalue",
          [lambda: _jvp_projector(JORDAN_3, JORDAN_3_DA, 3.0, 0.5),
-          lambda: _with_gauge_check(
-              "raise", jax.grad(lambda x: jnp.real(jnp.sum(
-                  _eig_projector(3.0, 0.5)(x)))), JORDAN_3),
           lambda: _fd_projector(JORDAN_3, JORDAN_3_DA, 3.0, 0.5)],
-         [Result(lambda dp: np.all(dp == 0)),
-          Raises(jax_patch.GaugeDependenceError,
-                 r"eigenvectors 0 and 2 \(eigenvalues 1\+0j and 3\+0j\)",
-                 trace_time=False),
-          Result(_close(JORDAN_3_DP, 1e-6))])
+         [Result(_all_nan), Result(_close(JORDAN_3_DP, 1e-6))])
   yield ("eig derivatives: Jordan block and a simple eigenvalue, "
          "similarity-transformed",
          lambda: (_jvp_projector(JORDAN_3_SIMILAR, JORDAN_3_DA, 3.0, 0.5),

@@ -697,13 +697,12 @@ def test_the_eig_campaign_catches_the_stock_rule():
 # whose components tie for the largest magnitude. LAPACK makes one of them
 # real; argmax |v_ij| in the rule's normalization term may pick the other,
 # whose real part is rounding noise (4e-16 here), and the eigenvector
-# tangent comes out of size 6e14 (stock and patched alike: upstream's
-# condition (ii) of enable_eigvec_derivs). The projector onto one of the
+# tangent comes out of size 6e14 in stock JAX (upstream's condition (ii) of
+# enable_eigvec_derivs). The projector onto one of the
 # eigenvalues does not depend on the normalization, yet its derivative
 # comes out 24% wrong. The campaign leaves such members out of its claim
-# (fuzz_campaign.tied_components).
-@pytest.mark.xfail(strict=True, reason="the eig rule's normalization term "
-                   "divides by the real part of a tied component")
+# (fuzz_campaign.tied_components); the patched rule now takes the
+# component that LAPACK made real (imaginary part exactly 0), and is exact.
 def test_eig_projector_with_tied_largest_components():
   a = np.array([[0.7599022461840993, -0.24308129466308087],
                 [0.24308129466308095, 0.7599022461840996]])

@@ -832,6 +832,19 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   eye = _broadcast_to(lax._eye(np.bool_, (n, n)), singular.shape)
   return (singular | (d <= tol)) & ~eye
 
+def _eig_defective(v, inv_v):
+  # The batch members, [...], with an eigenvalue whose condition number
+  # kappa_i exceeds eps^(-3/4): numerically defective. Derivatives through
+  # V and V^-1 carry a rounding error of about eps kappa^2 (a projector of
+  # size 1 is a sum of terms of size kappa that cancel), so above that they
+  # are noise, and where LAPACK returns parallel eigenvectors for a Jordan
+  # block (kappa about 1 / eps) V does not span its invariant subspace at
+  # all. A Jordan block of size k perturbed by rounding has kappa of order
+  # eps^(1/k - 1), below the bound for k <= 3.
+  eps = float(np.finfo(v.dtype).eps)
+  kappa = lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
+  return ~(lax.reduce_max(kappa, axes=(kappa.ndim - 1,)) <= eps ** -0.75)
+
 def _eig_gauge_check_abstract_eval(w, degenerate, w_dot, y, **_):
   return [w_dot, y]
 
@@ -983,7 +996,13 @@ def _eig_vec_jvp(dot, w, v, inv_v, degenerate, da):
   # The eigenvalue equation gives dv_j = u_j + c_j v_j with c_j free; the two
   # real LAPACK normalisation constraints fix c_j to
   #   c_j = -Re(v_j* . u_j) - i Im(u_{k_j j}) / v_{k_j j},  k_j = argmax_i |v_ij|.
-  k = lax.argmax(lax.abs(v), axis=v.ndim - 2, index_dtype=np.int32)
+  # k_j is the component that LAPACK made real: with two components of
+  # equal magnitude argmax |v| can pick the other one (a real 2 x 2 rotation
+  # has such pairs), whose real part may be rounding noise. The columns
+  # have unit norm, so the bonus 2 ranks the real components first.
+  real = (lax.imag(v) == 0).astype(lax.abs(v).dtype)
+  k = lax.argmax(lax.abs(v) + 2 * real, axis=v.ndim - 2,
+                 index_dtype=np.int32)
   mask = (lax.broadcasted_iota(np.int32, v.shape, v.ndim - 2)
           == lax.expand_dims(k, (v.ndim - 2,))).astype(v.dtype)
   c = lax.complex(-(v.conj() * U).sum(-2).real,
@@ -1013,6 +1032,11 @@ def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
   if not (compute_left_eigenvectors or compute_right_eigenvectors):
     dw = (_solve(vr, da.astype(vr.dtype)) * _T(vr)).sum(-1)
     return [w], [_eig_values_gauge_check(a, w, vr, dw)]
+  if a.shape[-1] == 0:
+    primal_out = [w, *outs[1:compute_left_eigenvectors + 1]]
+    if compute_right_eigenvectors:
+      primal_out.append(vr)
+    return primal_out, [lax.full_like(x, 0) for x in primal_out]
   inv_vr = _eig_inv(vr)
   degenerate = _eig_degenerate_mask(a, w, vr, inv_vr)
   dw, dvr = _eig_vec_jvp(dot, w, vr, inv_vr, degenerate, da)
@@ -1028,6 +1052,13 @@ def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
   if compute_right_eigenvectors:
     primal_out.append(vr)
     tangent_out.append(dvr)
+  # NaN, forward and reverse (a product, not a select, whose transpose would
+  # drop it), for the batch members that are numerically defective.
+  defective = _eig_defective(vr, inv_vr)
+  nan = lax.select(defective, lax.full_like(defective, np.nan, w.real.dtype),
+                   lax.full_like(defective, 1, w.real.dtype))
+  tangent_out = [t * lax.expand_dims(nan, tuple(range(nan.ndim, t.ndim)))
+                 .astype(t.dtype) for t in tangent_out]
   return primal_out, tangent_out
 
 
