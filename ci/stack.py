@@ -354,7 +354,9 @@ eigenvectors only through such projectors and on each repeated eigenvalue
 only through the sum of its copies, and for perturbations that keep the
 eigenvalues repeated. With the ``jax_linalg_degeneracy_rtol`` option set to
 ``tau``, eigenvalues closer than ``tau`` times their spread count as
-repeated too. A defective eigenvalue has no eigenvector derivative.
+repeated too. A defective eigenvalue has no eigenvector derivative: where
+an eigenvalue's condition number exceeds ``eps^(-3/4)`` the derivatives are
+NaN.
 """
 
 SVD_GAUGE_CHECK_OFF = (('\n    if mode != "ignore":\n      ds, = '
