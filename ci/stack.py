@@ -343,20 +343,18 @@ derivative of their eigenspace's projector rather than their own.
 
 EIG_DERIVATIVES_NOTE = """
 Derivatives (``enable_eigvec_derivs=True``): eigenvalues that repeat, or
-agree to the rounding error of a non-normal matrix's eigenvalues
-(``|w_i - w_j| <= max(r_i, r_j)``, ``r_i = min(4 sqrt(n) eps ||x||_F
-kappa_i, eps^(1/3) ||x||_F)``, with ``kappa_i = ||vr_i|| ||(vr^-1)_i||``
-the condition number of ``w_i``), have
-no unique eigenvectors; their eigenvector derivative is then that of the
-spectral projector ``vr[:, D] @ inv(vr)[D, :]`` onto their common
-eigenspace. Derivatives are then exact for functions that depend on the
-eigenvectors only through such projectors and on each repeated eigenvalue
-only through the sum of its copies, and for perturbations that keep the
-eigenvalues repeated. With the ``jax_linalg_degeneracy_rtol`` option set to
-``tau``, eigenvalues closer than ``tau`` times their spread count as
-repeated too. A defective eigenvalue has no eigenvector derivative: where
-an eigenvalue's condition number exceeds ``eps^(-3/4)`` the derivatives are
-NaN.
+that agree to within the rounding error of a non-normal matrix's
+eigenvalues (which grows with their condition numbers), are treated as
+repeated: their eigenvector derivative is that of the spectral projector
+``vr[:, D] @ inv(vr)[D, :]`` onto their common eigenspace ``D``. So the
+derivatives of functions that depend on the eigenvectors only through such
+projectors, and on each repeated eigenvalue only through the sum of its
+copies, are exact; those of a single eigenvector of such a pair, or of
+``vr @ diag(f(w)) @ inv(vr)`` with ``f' != 0`` there, are not. With the
+``jax_linalg_degeneracy_rtol`` option set to ``tau``, eigenvalues closer
+than ``tau`` times their spread count as repeated too. A numerically
+defective matrix (an eigenvalue condition number above ``eps^(-3/4)``) gets
+NaN derivatives.
 """
 
 SVD_GAUGE_CHECK_OFF = (('\n    if mode != "ignore":\n      ds, = '

@@ -374,7 +374,7 @@ def eig_degeneracy_tolerance(a, w, v, dtype, rtol=None) -> np.ndarray:
   eigenvalues w of `a` (eigenvectors v) as degenerate, as documented:
 
     max(16 sqrt(n) eps max|w|, max(r_i, r_j), rtol max|w_i - w_j|),
-    r_i = min(4 sqrt(n) eps |A|_F kappa_i, eps^(1/3) |A|_F),
+    r_i = min(2 sqrt(n) eps |A|_F kappa_i, eps^(1/3) |A|_F),
 
   kappa_i = |v_i| |row i of V^-1|, eps of `dtype`; the last term only with
   jax_linalg_degeneracy_rtol set (rtol "sqrt_eps": sqrt(eps)).
@@ -385,7 +385,7 @@ def eig_degeneracy_tolerance(a, w, v, dtype, rtol=None) -> np.ndarray:
                                                       axis=1)
   d = np.abs(w[:, None] - w[None, :])
   a_norm = np.linalg.norm(a)
-  r = np.minimum(4 * np.sqrt(n) * eps * a_norm * kappa,
+  r = np.minimum(2 * np.sqrt(n) * eps * a_norm * kappa,
                  eps ** (1 / 3) * a_norm)
   tol = np.maximum(16 * np.sqrt(n) * eps * np.max(np.abs(w)),
                    np.maximum(r[:, None], r[None, :]))

@@ -178,3 +178,59 @@ def test_broadening_option_accepts_numbers_only():
       jax.jvp(lambda a: _eig(a)[1], (A,), (A,))
   with pytest.raises(ValueError, match="jax_linalg_eig_broadening"):
     jax.config.update("jax_linalg_eig_broadening", jnp.float32(1e-8))
+
+
+def _stock(fun):
+  # fun() with JAX's own eig rule.
+  jax_patch.uninstall()
+  try:
+    return fun()
+  finally:
+    jax_patch.install()
+
+
+def test_tie_radius_both_sides():
+  # The radius 2 sqrt(n) eps |A|_F kappa is the eigenvalues' uncertainty at
+  # working precision. Inside it, a distinct pair is tied: the exactly
+  # triangular [[1, c], [0, 2]] in float32 with c = 2000 (kappa about c,
+  # radius 1.35 > gap 1) gets the pair's projector derivative, which is not
+  # stock's (exact here only because triangular input makes LAPACK's
+  # eigenvalues exact). With c = 1000 (radius 0.34) the pair is apart and the
+  # derivative is stock's.
+  e = np.array([[0.3, -1.2], [0.7, 0.4]], np.float32)
+  tangent = lambda a: np.asarray(jax.jvp(lambda x: _eig(x)[1], (a,), (e,))[1])
+  for c, tied in ((2000., True), (1000., False)):
+    a = np.array([[1., c], [0., 2.]], np.float32)
+    ours, stock = tangent(a), _stock(lambda: tangent(a))
+    if tied:
+      assert np.abs(ours - stock).max() > 0.5 * np.abs(stock).max()
+    else:
+      np.testing.assert_allclose(ours, stock, rtol=1e-6, atol=0)
+
+
+def test_kappa_ties_matter_for_non_normal_repeats():
+  # A double eigenvalue of X diag(w) X^-1 with cond(X) = 1e3 comes back split
+  # by rounding by far more than eigh's eigenvalue-relative tolerance; only
+  # the kappa-scaled radius ties it. Its projector's derivative against
+  # perturbation theory in the exact basis X: exact to 1e-9 (float64), where
+  # eigh's tolerance alone leaves errors of up to 1e-3 (measured by the
+  # maintainer review; stock up to 0.4).
+  rng = np.random.default_rng(5)
+  u, _, vt = np.linalg.svd(rng.standard_normal((6, 6)))
+  x = (u * np.logspace(0, 3, 6)) @ vt
+  w = np.array([1., 1., 3., -2., 0.5, 4.])
+  x_inv = np.linalg.inv(x)
+  a = x @ np.diag(w) @ x_inv
+  e = rng.standard_normal((6, 6))
+  k = x_inv @ e @ x
+  d = w[None, :] - w[:, None]
+  in_d = np.isin(np.arange(6), [0, 1])
+  cross = in_d[:, None] != in_d[None, :]
+  y = np.where(cross, k / np.where(cross, d, 1), 0)
+  dp = x @ (y * in_d[None, :] - in_d[:, None] * y) @ x_inv
+  cluster = _cluster(a, 1., 2)
+  def projector(b):
+    _, v = _eig(b)
+    return v[:, cluster] @ jnp.linalg.inv(v)[cluster, :]
+  got = np.asarray(jax.jvp(projector, (a,), (e,))[1])
+  assert np.linalg.norm(got - dp) <= 1e-9 * np.linalg.norm(dp)

@@ -788,7 +788,7 @@ def _eig_inv(v):
   eye = _broadcast_to(lax._eye(v.dtype, v.shape[-2:]), v.shape)
   return _solve(v, eye)
 
-_EIG_TIES = 4  # See _eig_degenerate_mask.
+_EIG_TIES = 2  # See _eig_degenerate_mask.
 
 def _eig_degenerate_mask(a, w, v, inv_v):
   # The pairs (i, j), i != j, of eigenvalues of a general matrix that the eig
@@ -798,7 +798,7 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   # eigenvalues,
   #
   #   |w_i - w_j| <= max(r_i, r_j),
-  #   r_i = min(4 sqrt(n) eps ||A||_F kappa_i, eps^(1/3) ||A||_F),
+  #   r_i = min(2 sqrt(n) eps ||A||_F kappa_i, eps^(1/3) ||A||_F),
   #
   # kappa_i = ||v_i|| ||(V^-1)_i|| the condition number of w_i (Wilkinson;
   # Golub & Van Loan, sec. 7.2.2). A backward-stable eigensolver returns the
@@ -813,20 +813,28 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   # 4,800 matrices): the largest split was 1.4 sqrt(n) eps ||A||_F
   # max(kappa_i, kappa_j), and up to 38 with min(kappa_i, kappa_j) (one
   # member of a cluster can come back far better conditioned than the
-  # other); 4 leaves a margin of 2.9. A defective eigenvalue (a Jordan block
-  # of size k) moves by eps^(1/k) ||A||, not kappa eps ||A||: its computed
-  # kappa is of order eps^(1/k - 1), or larger where its eigenvectors come
-  # back parallel. The cap eps^(1/3) ||A||_F keeps its pairs within a block
-  # of size up to 3 degenerate without tying it to eigenvalues far away (a
-  # rigid-body mode at 0 tied a mode pair at 2.45i without it). Pairs
-  # further apart keep the stock coefficient 1 / (w_j - w_i).
+  # other); 2 leaves a margin of 1.4. The radius is the eigenvalues'
+  # uncertainty at working precision, not a guess at the input's structure:
+  # a pair of distinct eigenvalues closer than it (an exactly triangular
+  # [[1, 2000], [0, 2]] in float32, whose eigenvalues come out exact only
+  # because it is triangular) is tied too, like eigh's diag(1, 1 + 2 eps, 3);
+  # a larger margin would tie more of them. A defective eigenvalue (a
+  # Jordan block of size k) moves by eps^(1/k) ||A||, not kappa eps ||A||:
+  # its computed kappa is of order eps^(1/k - 1), or larger where its
+  # eigenvectors come back parallel. The cap eps^(1/3) ||A||_F keeps its
+  # pairs within a block of size up to 3 degenerate without tying it to
+  # eigenvalues far away (a rigid-body mode at 0 tied a mode pair at 2.45i
+  # without it). Pairs further apart keep the stock coefficient
+  # 1 / (w_j - w_i). The relation is not closed under transitivity: an
+  # ill-conditioned eigenvalue can tie to two neighbours that are not tied
+  # to each other.
   n = w.shape[-1]
   _, singular = _sylvester_singular_pivots(-w, w, _degeneracy_rtol(w.dtype))
   eps = float(np.finfo(w.dtype).eps)
   kappa = lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
   a_norm = lax.sqrt((abs(a) ** 2).sum((-2, -1)))[..., None]
   radius = lax.min(_EIG_TIES * math.sqrt(n) * eps * a_norm * kappa,
-                   eps ** (1 / 3) * a_norm).astype(kappa.dtype)
+                   eps ** (1 / 3) * a_norm)
   tol = lax.max(radius[..., :, None], radius[..., None, :])
   d = abs(w[..., None, :] - w[..., :, None])
   eye = _broadcast_to(lax._eye(np.bool_, (n, n)), singular.shape)
