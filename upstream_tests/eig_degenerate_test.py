@@ -481,6 +481,41 @@ class EigDegenerateJvpTest(jtu.JaxTestCase):
     with self.assertRaisesRegex(NotImplementedError, "enable_eigvec_derivs"):
       jax.grad(lambda a: jnp.real(jnp.sum(jnp.linalg.eig(a)[1])))(a)
 
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  @jtu.run_on_devices("cpu")
+  def testTiedLargestComponents(self):
+    # The eigenvectors [1, -+i] / sqrt 2 of [[a, -b], [b, a]] have two
+    # components of equal magnitude. The normalization's derivative divides
+    # by the one LAPACK made real; argmax |v| could pick the other, whose
+    # real part is rounding noise (the stock rule: tangents of size 6e14, a
+    # projector derivative 24% off). Found by the fuzz campaign.
+    a = np.array([[0.7599022461840993, -0.24308129466308087],
+                  [0.24308129466308095, 0.7599022461840996]])
+    e = np.array([[0.3, -1.2], [0.7, 0.4]])
+    w, x = np.linalg.eig(a.astype(np.complex128))
+    cluster = w.imag > 0
+    expected = _projector_derivative(x, w, cluster, e)
+    got = _projector_jvp(a, e, complex(w[cluster][0]), float(w.imag.max()))
+    self.assertAllClose(got, expected, rtol=1e-9, atol=1e-9)
+
+  @jtu.skip_on_flag("jax_enable_x64", False)
+  @jtu.run_on_devices("cpu")
+  def testNumericallyDefectiveGivesNaN(self):
+    # A Jordan block: LAPACK returns its two eigenvectors parallel, so V
+    # does not span the block's invariant subspace and no derivative can be
+    # read off it (kappa = 1/eps > eps^(-3/4)): NaN, forward and reverse,
+    # where a finite number would be wrong (the projector of the eigenvalue
+    # 3 has the derivative [[0, 0, .75], [0, 0, .5], [.5, .75, 0]] along
+    # this e).
+    a = np.array([[1., 1., 0.], [0., 1., 0.], [0., 0., 3.]])
+    e = np.ones((3, 3)) + np.diag([0., 1., 2.])
+    self.assertTrue(np.isnan(_projector_jvp(a, e, 3.0, 0.5)).all())
+    self.assertTrue(np.isnan(_projector_grad(a, e, 3.0, 0.5)).all())
+    # A block split by rounding (kappa about eps^(-1/2)) is differentiated.
+    s = np.array([[1., 2., 0.], [0., 1., 1.], [1., 0., 1.]])
+    b = s @ a @ np.linalg.inv(s)
+    self.assertTrue(np.isfinite(_projector_jvp(b, e, 3.0, 0.5)).all())
+
 
 if __name__ == "__main__":
   absltest.main(testLoader=jtu.JaxTestLoader())

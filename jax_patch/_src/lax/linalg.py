@@ -980,7 +980,8 @@ def _eig_vec_jvp(dot, w, v, inv_v, degenerate, da):
   # of the spectral projector V_D (V^-1)_D onto each degenerate cluster D,
   # and of any loss that depends on the eigenvectors only through such
   # projectors and on each cluster's eigenvalues only through their sum
-  # (van der Aa et al., 2007); there the stock rule divides by rounding
+  # (Kato, Perturbation Theory for Linear Operators, sec. II.2); there the
+  # stock rule divides by rounding
   # noise. The individual eigenvectors of D are not differentiable (their
   # basis is arbitrary). The eigenvalue equation A v_j = w_j v_j fixes v_j
   # only up to a (complex) scalar. LAPACK's geev fixes that scalar by
