@@ -864,19 +864,6 @@ def _eig_gauge_check_jvp_rule(primals, tangents, **params):
   return out, _eig_gauge_check_p.bind(
       w, degenerate, *map(ad.instantiate_zeros, tangents[2:]), **params)
 
-def _eig_gauge_items(vectors, values, w):
-  vectors, values, w = map(np.asarray, (vectors, values, w))
-  shown = []
-  for b in np.ndindex(w.shape[:-1]):
-    where = f"batch index {b}: " if b else ""
-    for i, j in np.argwhere(np.triu(vectors[b] | vectors[b].T)):
-      shown.append(f"{where}eigenvectors {i} and {j} (eigenvalues "
-                   f"{w[b][i]:.6g} and {w[b][j]:.6g})")
-    for i, j in np.argwhere(np.triu(values[b] | values[b].T)):
-      shown.append(f"{where}eigenvalues {i} and {j} ({w[b][i]:.6g} and "
-                   f"{w[b][j]:.6g}) weighted differently")
-  return shown
-
 _EIG_GAUGE_ERROR = (
     "eig: this gradient depends on the basis chosen for the eigenvectors of "
     "a repeated (or, within jax_linalg_degeneracy_rtol, nearly repeated) "
@@ -926,7 +913,7 @@ def _eig_gauge_check_transpose_rule(cts, w, degenerate, w_dot, y, *, mode):
     bad = vectors | values
     _gauge_check_fail(
         bad, _EIG_GAUGE_ERROR, _EIG_GAUGE_ADVICE,
-        lambda: _eig_gauge_items(vectors, values, w),
+        lambda: _eigh_gauge_items(vectors, values, w),
         "{} pair(s) (i, j) of eigenvalues, the first ({}, {}): {} and {}",
         _gauge_first_offending(bad, w))
   return [None, None, cts[0] if ct_w is None else ct_w,
