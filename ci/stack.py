@@ -664,8 +664,9 @@ STACK = (
     PR("14-eig-jvp", {
         "jax/_src/lax/linalg.py": (
             DocNote("eig", EIG_DERIVATIVES_NOTE),
-            Insert(LAX, ("_eig_inv", "_EIG_TIES", "_eig_degenerate_mask",
-                         "_eig_defective", "_eig_solve"),
+            Insert(LAX, ("_eig_inv", "_eig_condition_numbers", "_EIG_TIES",
+                         "_eig_degenerate_mask", "_eig_defective",
+                         "_eig_solve"),
                    before="_eig_vec_jvp", without=("broadening",)),
             Replace(LAX, "_eig_vec_jvp", without=("gauge",)),
             Replace(LAX, "eig_jvp_rule", substitute=((

@@ -788,9 +788,13 @@ def _eig_inv(v):
   eye = _broadcast_to(lax._eye(v.dtype, v.shape[-2:]), v.shape)
   return _solve(v, eye)
 
+def _eig_condition_numbers(v, inv_v):
+  # kappa_i = ||v_i|| ||(V^-1)_i||, the condition number of eigenvalue i.
+  return lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
+
 _EIG_TIES = 2  # See _eig_degenerate_mask.
 
-def _eig_degenerate_mask(a, w, v, inv_v):
+def _eig_degenerate_mask(a, w, kappa):
   # The pairs (i, j), i != j, of eigenvalues of a general matrix that the eig
   # JVP treats as degenerate: those that sylvester_solve_p treats as singular
   # pivots w_j - w_i (ties, and jax_linalg_degeneracy_rtol's band), and the
@@ -831,7 +835,6 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   n = w.shape[-1]
   _, singular = _sylvester_singular_pivots(-w, w, _degeneracy_rtol(w.dtype))
   eps = float(np.finfo(w.dtype).eps)
-  kappa = lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
   a_norm = lax.sqrt((abs(a) ** 2).sum((-2, -1)))[..., None]
   radius = lax.min(_EIG_TIES * math.sqrt(n) * eps * a_norm * kappa,
                    eps ** (1 / 3) * a_norm)
@@ -840,7 +843,7 @@ def _eig_degenerate_mask(a, w, v, inv_v):
   eye = _broadcast_to(lax._eye(np.bool_, (n, n)), singular.shape)
   return (singular | (d <= tol)) & ~eye
 
-def _eig_defective(v, inv_v):
+def _eig_defective(kappa):
   # The batch members, [...], with an eigenvalue whose condition number
   # kappa_i exceeds eps^(-3/4): numerically defective. Derivatives through
   # V and V^-1 carry a rounding error of about eps kappa^2 (a projector of
@@ -849,8 +852,7 @@ def _eig_defective(v, inv_v):
   # block (kappa about 1 / eps) V does not span its invariant subspace at
   # all. A Jordan block of size k perturbed by rounding has kappa of order
   # eps^(1/k - 1), below the bound for k <= 3.
-  eps = float(np.finfo(v.dtype).eps)
-  kappa = lax.sqrt((abs(inv_v) ** 2).sum(-1) * (abs(v) ** 2).sum(-2))
+  eps = float(np.finfo(kappa.dtype).eps)
   return ~(lax.reduce_max(kappa, axes=(kappa.ndim - 1,)) <= eps ** -0.75)
 
 def _eig_gauge_check_abstract_eval(w, degenerate, w_dot, y, **_):
@@ -933,7 +935,8 @@ def _eig_values_gauge_check(a, w, v, w_dot):
   mode = config.linalg_gauge_check.value
   if mode == "ignore":
     return w_dot
-  degenerate = _eig_degenerate_mask(a, w, v, _eig_inv(v))
+  degenerate = _eig_degenerate_mask(
+      a, w, _eig_condition_numbers(v, _eig_inv(v)))
   w_dot, _ = _eig_gauge_check_p.bind(w, degenerate, w_dot,
                                      lax.full_like(v, 0), mode=mode)
   return w_dot
@@ -1034,7 +1037,8 @@ def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
       primal_out.append(vr)
     return primal_out, [lax.full_like(x, 0) for x in primal_out]
   inv_vr = _eig_inv(vr)
-  degenerate = _eig_degenerate_mask(a, w, vr, inv_vr)
+  kappa = _eig_condition_numbers(vr, inv_vr)
+  degenerate = _eig_degenerate_mask(a, w, kappa)
   dw, dvr = _eig_vec_jvp(dot, w, vr, inv_vr, degenerate, da)
   primal_out, tangent_out = [w], [dw]
   if compute_left_eigenvectors:
@@ -1050,7 +1054,7 @@ def eig_jvp_rule(primals, tangents, *, compute_left_eigenvectors,
     tangent_out.append(dvr)
   # NaN, forward and reverse (a product, not a select, whose transpose would
   # drop it), for the batch members that are numerically defective.
-  defective = _eig_defective(vr, inv_vr)
+  defective = _eig_defective(kappa)
   nan = lax.select(defective, lax.full_like(defective, np.nan, w.real.dtype),
                    lax.full_like(defective, 1, w.real.dtype))
   tangent_out = [t * lax.expand_dims(nan, tuple(range(nan.ndim, t.ndim)))
