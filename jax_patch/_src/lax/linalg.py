@@ -971,13 +971,13 @@ def _eig_vec_jvp(dot, w, v, inv_v, degenerate, da):
   # and of any loss that depends on the eigenvectors only through such
   # projectors and on each cluster's eigenvalues only through their sum
   # (Kato, Perturbation Theory for Linear Operators, sec. II.2); there the
-  # stock rule divides by rounding
-  # noise. The individual eigenvectors of D are not differentiable (their
-  # basis is arbitrary). The eigenvalue equation A v_j = w_j v_j fixes v_j
-  # only up to a (complex) scalar. LAPACK's geev fixes that scalar by
-  # normalising each v_j to have unit 2-norm and real largest-magnitude
-  # component, and we differentiate through that choice. See
-  # https://github.com/jax-ml/jax/issues/2748 for discussion.
+  # stock rule divides by rounding noise. The individual eigenvectors of D
+  # are not differentiable (their basis is arbitrary). The eigenvalue
+  # equation A v_j = w_j v_j fixes v_j only up to a (complex) scalar.
+  # LAPACK's geev fixes that scalar by normalising each v_j to have unit
+  # 2-norm and real largest-magnitude component, and we differentiate
+  # through that choice. See https://github.com/jax-ml/jax/issues/2748 for
+  # discussion.
   if dtypes.issubdtype(da.dtype, np.complexfloating):
     da_v = dot(da, v)
   else:
